@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { RedisOptions } from 'ioredis';
+import { SwitchyardError } from './errors';
+import { createLogger, type Logger } from './logger';
+import { RequestStats } from './request-stats';
+import { createStore, type FrontEndReport, type Store } from './store';
+import { Watcher, type WatcherOptions } from './watcher';
+
+/** Options of a FrontEnd. */
+export interface FrontEndOptions extends Omit<WatcherOptions, 'logger'> {
+  /** A store, or what to open one from. Default: `SWITCHYARD_REDIS_URL`, else `memory://`. */
+  store?: Store | string | RedisOptions;
+  /** Key prefix when the store is opened here. */
+  prefix?: string;
+  logger?: Logger;
+  /** How often the heartbeat is published. Default 1000 ms. */
+  heartbeatIntervalMs?: number;
+  /** How long a heartbeat outlives its front end. Default 5000 ms. */
+  heartbeatTtlMs?: number;
+  /** How long start() waits for the first sync before failing. Default 10 000 ms. */
+  startTimeoutMs?: number;
+  /** Identifier in `switchyard:front:<id>`; default `<host>-<pid>-<random>`. */
+  id?: string;
+}
+
+/**
+ * One running front end: a watcher keeping state in memory, request counters, and a heartbeat
+ * that tells operators which state version it applies. Proxy and maintenance middleware take it.
+ */
+export class FrontEnd {
+  readonly id: string;
+  readonly store: Store;
+  readonly watcher: Watcher;
+  readonly stats = new RequestStats();
+  readonly logger: Logger;
+  private readonly startedAt = new Date().toISOString();
+  private readonly heartbeatIntervalMs: number;
+  private readonly heartbeatTtlMs: number;
+  private readonly startTimeoutMs: number;
+  private readonly ownsStore: boolean;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private publishScheduled = false;
+  private closed = false;
+
+  constructor(options: FrontEndOptions = {}) {
+    this.logger = options.logger ?? createLogger();
+    const target = options.store ?? process.env.SWITCHYARD_REDIS_URL ?? 'memory://';
+    this.ownsStore = typeof target === 'string' || !('watch' in target);
+    this.store = this.ownsStore
+      ? createStore(target as string | RedisOptions, { prefix: options.prefix, logger: this.logger })
+      : (target as Store);
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
+    this.heartbeatTtlMs = options.heartbeatTtlMs ?? 5000;
+    this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.watcher = new Watcher(this.store, { ...options, logger: this.logger });
+    // Publish as soon as a new state is applied, so convergence is visible in milliseconds.
+    this.watcher.on('sync', () => this.schedulePublish());
+    this.watcher.on('up', () => this.schedulePublish());
+  }
+
+  /** Starts watching and heart-beating; resolves after the first sync, rejects after `startTimeoutMs`. */
+  async start(): Promise<this> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SwitchyardError(
+              'ERR_STORE_UNAVAILABLE',
+              `no state from ${this.store.description} after ${this.startTimeoutMs} ms; check SWITCHYARD_REDIS_URL and that Redis is running`,
+            ),
+          ),
+        this.startTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.watcher.start(), timeout]);
+    } catch (error) {
+      await this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.heartbeatTimer = setInterval(() => void this.publish(), this.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+    await this.publish();
+    return this;
+  }
+
+  /** What this front end publishes in its heartbeat. */
+  report(): FrontEndReport {
+    return {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      version: this.watcher.version,
+      digest: this.watcher.digest,
+      connected: this.watcher.connected,
+      inFlight: this.stats.inFlight,
+      inFlightWrites: this.stats.inFlightWrites,
+      held: this.stats.held,
+      refused: this.stats.refused,
+    };
+  }
+
+  /** Publishes the heartbeat soon, coalescing bursts; counters call this when they change. */
+  schedulePublish(): void {
+    if (this.publishScheduled || this.closed || !this.heartbeatTimer) return;
+    this.publishScheduled = true;
+    setImmediate(() => {
+      this.publishScheduled = false;
+      void this.publish();
+    });
+  }
+
+  /** Stops the heartbeat (removing it from the store) and the watcher; closes the store if it opened it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.watcher.close();
+    await this.store.removeFront(this.id).catch(() => undefined);
+    if (this.ownsStore) await this.store.close();
+  }
+
+  private async publish(): Promise<void> {
+    if (this.closed) return;
+    // A failed heartbeat is expected during an outage, which the watcher already logs once.
+    await this.store.putFront(this.report(), this.heartbeatTtlMs).catch(() => undefined);
+  }
+}
+
+/** Creates and starts a FrontEnd. */
+export async function createFrontEnd(options: FrontEndOptions = {}): Promise<FrontEnd> {
+  return new FrontEnd(options).start();
+}

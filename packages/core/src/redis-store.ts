@@ -1,0 +1,342 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConflictError, SwitchyardError } from './errors';
+import { keyLayout, type StateKind } from './keys';
+import { createLogger } from './logger';
+import type {
+  FrontEndReport,
+  HistoryEntry,
+  RawRead,
+  RawState,
+  StateWrite,
+  Store,
+  StoreOptions,
+  StoreWatchEvents,
+  WriteResult,
+} from './store';
+import { redactUrl } from './store';
+
+const HISTORY_MAXLEN = 10_000;
+const INVALIDATE_CHANNEL = '__redis__:invalidate';
+
+/**
+ * Compare-and-set, version bump and history entry in one atomic step.
+ * KEYS: state key, version key, history key.
+ * ARGV: checkExpect, expected, expectPresent, hasNew, new, maxlen, actor, site, kind, action, cutoverId.
+ * Returns {0, current} on conflict, {1, version, previous} on write, {2, version, previous} when unchanged.
+ */
+const WRITE_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if ARGV[3] == '1' then
+    if cur ~= ARGV[2] then return {0, cur} end
+  elseif cur then
+    return {0, cur}
+  end
+end
+if (ARGV[4] == '1' and cur == ARGV[5]) or (ARGV[4] ~= '1' and not cur) then
+  return {2, tonumber(redis.call('GET', KEYS[2]) or '0'), cur}
+end
+if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[5]) else redis.call('DEL', KEYS[1]) end
+local v = redis.call('INCR', KEYS[2])
+local fields = {'actor', ARGV[7], 'site', ARGV[8], 'kind', ARGV[9], 'action', ARGV[10], 'version', tostring(v)}
+if cur then table.insert(fields, 'old'); table.insert(fields, cur) end
+if ARGV[4] == '1' then table.insert(fields, 'new'); table.insert(fields, ARGV[5]) end
+if ARGV[11] ~= '' then table.insert(fields, 'cutover'); table.insert(fields, ARGV[11]) end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', unpack(fields))
+return {1, v, cur}
+`;
+
+type WriteReply = [0, string | null] | [1 | 2, number, string | null];
+
+interface SwitchyardRedis extends Redis {
+  switchyardWrite(stateKey: string, versionKey: string, historyKey: string, ...args: string[]): Promise<WriteReply>;
+}
+
+/** A store on Redis (standalone, TLS, ACL, or Sentinel through ioredis options). */
+export function createRedisStore(target: string | RedisOptions, options: StoreOptions): Store {
+  const keys = keyLayout(options.prefix);
+  const logger = options.logger ?? createLogger();
+  const reconnect = options.reconnect ?? true;
+  const connectTimeout = options.connectTimeoutMs ?? 5000;
+  const description = typeof target === 'string' ? redactUrl(target) : describeOptions(target);
+  const connectionOptions: RedisOptions = {
+    // RESP3 invalidation pushes are dropped by ioredis; RESP2 pub/sub delivers them.
+    protocol: 2,
+    lazyConnect: true,
+    // Fail fast while disconnected: a front end serves its last good state rather than queueing.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout,
+    retryStrategy: reconnect ? (attempt) => Math.min(50 * 2 ** attempt, 1000) : () => null,
+  };
+  const open = (extra: RedisOptions = {}): Redis =>
+    typeof target === 'string'
+      ? new Redis(target, { ...connectionOptions, ...extra })
+      : new Redis({ ...target, ...connectionOptions, ...extra });
+
+  const command = open() as SwitchyardRedis;
+  command.defineCommand('switchyardWrite', { numberOfKeys: 3, lua: WRITE_SCRIPT });
+  let lastError: Error | undefined;
+  command.on('error', (error: Error) => {
+    lastError = error;
+  });
+
+  let closed = false;
+  let connecting: Promise<void> | undefined;
+  const ready = async (): Promise<SwitchyardRedis> => {
+    if (closed) throw new SwitchyardError('ERR_STORE_CLOSED', 'the store was closed; create a new one');
+    if (command.status === 'wait') {
+      connecting = command.connect().catch((error: Error) => {
+        lastError = error;
+      });
+    }
+    if (command.status !== 'ready' && connecting) await connecting;
+    if (command.status === 'ready') return command;
+    throw unavailable(lastError);
+  };
+  const unavailable = (cause?: Error) =>
+    new SwitchyardError(
+      'ERR_STORE_UNAVAILABLE',
+      `cannot reach Redis at ${description}${cause ? ` (${cause.message})` : ''}; check --redis or SWITCHYARD_REDIS_URL and that Redis is running`,
+      { cause },
+    );
+  const run = async <T>(action: (redis: SwitchyardRedis) => Promise<T>): Promise<T> => {
+    const redis = await ready();
+    try {
+      return await action(redis);
+    } catch (error) {
+      if (error instanceof SwitchyardError) throw error;
+      if (redis.status !== 'ready') throw unavailable(error as Error);
+      throw error;
+    }
+  };
+  const scanAll = async (redis: Redis, pattern: string): Promise<string[]> => {
+    const found = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      for (const key of batch) found.add(key);
+      cursor = next;
+    } while (cursor !== '0');
+    return [...found];
+  };
+  const readAtomically = async (redis: Redis, list: readonly string[]): Promise<RawRead> => {
+    const transaction = redis.multi();
+    if (list.length > 0) transaction.mget(...list);
+    transaction.get(keys.version);
+    const replies = (await transaction.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const values = list.length > 0 ? (replies[0]?.[1] as (string | null)[]) : [];
+    const version = Number(replies[replies.length - 1]?.[1] ?? 0) || 0;
+    return { version, values: new Map(list.map((key, index) => [key, values[index] ?? null])) };
+  };
+
+  // Watching: a subscriber connection receives invalidations for every watched prefix (BCAST),
+  // redirected from the command connection. Both connections change id on reconnect, so tracking
+  // is re-issued and watchers resync whenever either comes back.
+  const watchers = new Set<StoreWatchEvents>();
+  let subscriber: Redis | undefined;
+  let subscriberId: number | undefined;
+  let pushes = true;
+  let isDown = false;
+  let establishing: Promise<void> = Promise.resolve();
+
+  const markDown = (error: Error) => {
+    if (isDown || closed) return;
+    isDown = true;
+    for (const events of watchers) events.down(error);
+  };
+  const establish = () => {
+    establishing = establishing.then(async () => {
+      if (closed || watchers.size === 0 || command.status !== 'ready' || subscriberId === undefined) return;
+      try {
+        await command.call('CLIENT', 'TRACKING', 'off');
+        await command.call(
+          'CLIENT',
+          'TRACKING',
+          'on',
+          'REDIRECT',
+          String(subscriberId),
+          'BCAST',
+          ...keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]),
+        );
+        pushes = true;
+      } catch (error) {
+        if (command.status !== 'ready') return;
+        if (pushes) {
+          logger.warn(
+            { store: description, err: (error as Error).message },
+            'Redis refused CLIENT TRACKING: changes will only be seen by the periodic resync',
+          );
+        }
+        pushes = false;
+      }
+      isDown = false;
+      for (const events of watchers) events.up();
+    });
+  };
+  const startSubscriber = () => {
+    const sub = open({ autoResubscribe: false });
+    subscriber = sub;
+    sub.on('error', (error: Error) => {
+      lastError = error;
+    });
+    sub.on('close', () => {
+      subscriberId = undefined;
+      markDown(lastError ?? new Error('subscriber connection closed'));
+    });
+    sub.on('ready', () => {
+      void (async () => {
+        try {
+          subscriberId = Number(await sub.client('ID'));
+          await sub.subscribe(INVALIDATE_CHANNEL);
+          establish();
+        } catch (error) {
+          lastError = error as Error;
+        }
+      })();
+    });
+    // The payload is an array of keys, or null when the server flushed: invalidate everything.
+    sub.on('messageBuffer', (_channel: Buffer, message: unknown) => {
+      const changed = decodeKeys(message);
+      for (const events of watchers) events.invalidate(changed);
+    });
+    sub.connect().catch((error: Error) => {
+      lastError = error;
+      markDown(error);
+    });
+  };
+  command.on('ready', () => establish());
+  command.on('close', () => markDown(lastError ?? new Error('connection closed')));
+
+  return {
+    keys,
+    description,
+    get pushesChanges() {
+      return pushes;
+    },
+    readAll: () =>
+      run(async (redis): Promise<RawState> => {
+        const found = [
+          ...(await scanAll(redis, `${escapeGlob(keys.route(''))}*`)),
+          ...(await scanAll(redis, `${escapeGlob(keys.maintenance(''))}*`)),
+        ];
+        const read = await readAtomically(redis, found);
+        const values = new Map<string, string>();
+        for (const [key, value] of read.values) if (value !== null) values.set(key, value);
+        return { version: read.version, values };
+      }),
+    readKeys: (list) => run((redis) => readAtomically(redis, list)),
+    write: (change: StateWrite) =>
+      run(async (redis): Promise<WriteResult> => {
+        const key = keys.state(change.kind, change.site);
+        const reply = await redis.switchyardWrite(
+          key,
+          keys.version,
+          keys.history,
+          change.expect ? '1' : '0',
+          change.expect?.value ?? '',
+          change.expect?.value === null ? '0' : '1',
+          change.value === null ? '0' : '1',
+          change.value ?? '',
+          String(HISTORY_MAXLEN),
+          change.actor,
+          change.site,
+          change.kind,
+          change.action,
+          change.cutoverId ?? '',
+        );
+        if (reply[0] === 0) throw new ConflictError(key, reply[1]);
+        return { version: Number(reply[1]), previous: reply[2] ?? null, changed: reply[0] === 1 };
+      }),
+    history: (limit) =>
+      run(async (redis) => {
+        const entries = await redis.xrevrange(keys.history, '+', '-', 'COUNT', limit);
+        return entries.map(([id, fields]) => parseHistory(id, fields));
+      }),
+    putFront: (report, ttlMs) =>
+      run(async (redis) => {
+        await redis.set(keys.front(report.id), JSON.stringify(report), 'PX', ttlMs);
+      }),
+    removeFront: (id) =>
+      run(async (redis) => {
+        await redis.del(keys.front(id));
+      }),
+    listFronts: () =>
+      run(async (redis) => {
+        const found = await scanAll(redis, escapeGlob(keys.front('')) + '*');
+        if (found.length === 0) return [];
+        const raw = await redis.mget(...found);
+        return raw.flatMap((value) => {
+          if (value === null) return [];
+          try {
+            return [JSON.parse(value) as FrontEndReport];
+          } catch {
+            return [];
+          }
+        });
+      }),
+    getCutover: (site) => run((redis) => redis.get(keys.cutover(site))),
+    putCutover: (site, value) =>
+      run(async (redis) => {
+        if (value === null) await redis.del(keys.cutover(site));
+        else await redis.set(keys.cutover(site), value);
+      }),
+    watch(events) {
+      watchers.add(events);
+      if (!subscriber) {
+        startSubscriber();
+        if (command.status === 'wait') ready().catch(() => undefined);
+      } else establish();
+      return () => {
+        watchers.delete(events);
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      watchers.clear();
+      await Promise.all([command, subscriber].map((redis) => (redis ? quit(redis) : undefined)));
+    },
+  };
+}
+
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else redis.disconnect();
+}
+
+function decodeKeys(message: unknown): string[] | null {
+  if (message === null || message === undefined) return null;
+  const list = Array.isArray(message) ? message : [message];
+  if (list.length === 0) return null;
+  return list.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item)));
+}
+
+function parseHistory(id: string, fields: string[]): HistoryEntry {
+  const map = new Map<string, string>();
+  for (let index = 0; index + 1 < fields.length; index += 2) map.set(fields[index] as string, fields[index + 1] as string);
+  const cutoverId = map.get('cutover');
+  return {
+    id,
+    time: new Date(Number(id.split('-')[0])).toISOString(),
+    actor: map.get('actor') ?? '',
+    site: map.get('site') ?? '',
+    kind: (map.get('kind') ?? 'route') as StateKind,
+    action: map.get('action') ?? '',
+    old: map.get('old') ?? null,
+    new: map.get('new') ?? null,
+    version: Number(map.get('version') ?? 0),
+    ...(cutoverId ? { cutoverId } : {}),
+  };
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function describeOptions(options: RedisOptions): string {
+  if (options.sentinels) return `sentinel:${options.name ?? 'mymaster'}`;
+  return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
+}

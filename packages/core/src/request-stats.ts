@@ -1,0 +1,31 @@
+import { isSafeMethod } from './http-methods';
+
+/**
+ * Counters a front end reports in its heartbeat. The proxy counts requests in flight to the
+ * upstream (writes separately, so a cutover can wait for them to drain); maintenance counts the
+ * requests it refuses and holds.
+ */
+export class RequestStats {
+  /** Requests being proxied right now. */
+  inFlight = 0;
+  /** Requests with an unsafe method (POST, PUT, PATCH, DELETE…) being proxied right now. */
+  inFlightWrites = 0;
+  /** Requests waiting for maintenance to end. */
+  held = 0;
+  /** Requests refused by maintenance since start. */
+  refused = 0;
+
+  /** Counts a proxied request until the returned function is called (extra calls are ignored). */
+  begin(method: string | undefined): () => void {
+    const write = !isSafeMethod(method);
+    this.inFlight += 1;
+    if (write) this.inFlightWrites += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.inFlight -= 1;
+      if (write) this.inFlightWrites -= 1;
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { SwitchyardError } from './errors';
+
+/** Where a site's traffic goes. */
+export interface Route {
+  /** The upstream as an absolute http(s) URL, normalised (no trailing slash unless it is the root path). */
+  readonly target: string;
+}
+
+const MAX_ROUTE_LENGTH = 2048;
+
+/**
+ * Parses a route value as stored in Redis: a plain absolute `http://` or `https://` URL,
+ * so `SET switchyard:route:default http://10.0.0.2:3000` is a complete flip.
+ * Values starting with `{` are reserved for a later JSON form (weighted targets) and are refused
+ * here, so a front end of this version keeps its last good route instead of guessing.
+ */
+export function parseRoute(raw: string): Route {
+  const value = raw.trim();
+  const fail = (why: string): never => {
+    throw new SwitchyardError(
+      'ERR_INVALID_ROUTE',
+      `invalid route ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}: ${why}; expected an absolute URL like http://10.0.0.2:3000`,
+    );
+  };
+  if (value === '') fail('it is empty');
+  if (value.length > MAX_ROUTE_LENGTH) fail(`it is longer than ${MAX_ROUTE_LENGTH} characters`);
+  if (value.startsWith('{')) fail('the JSON form is reserved for weighted targets and not supported by this version');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('it is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`the scheme must be http or https, not ${url.protocol.slice(0, -1)}`);
+  if (url.hostname === '') fail('it has no host');
+  if (url.username !== '' || url.password !== '') fail('credentials in the URL are not allowed');
+  if (url.search !== '' || url.hash !== '') fail('a query string or fragment is not allowed');
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+  return { target: `${url.protocol}//${url.host}${path}` };
+}

@@ -1,0 +1,291 @@
+import { EventEmitter } from 'node:events';
+import { LRUCache } from 'lru-cache';
+import type { SwitchyardError } from './errors';
+import type { StateKind } from './keys';
+import { createLogger, type Logger } from './logger';
+import type { MaintenanceState } from './maintenance-state';
+import type { Route } from './route';
+import { parseStateValue, type SiteState, stateDigest } from './site-state';
+import type { RawRead, Store } from './store';
+
+/** Options of a Watcher. */
+export interface WatcherOptions {
+  logger?: Logger;
+  /** Full resync period, the safety net behind pushed invalidations. Default 5000 ms. */
+  resyncIntervalMs?: number;
+  /** Resync period when the store cannot push changes (CLIENT TRACKING refused). Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Bound on cached Host-header resolutions, so random Host headers cannot grow memory. Default 10 000. */
+  hostCacheSize?: number;
+}
+
+/** Events a Watcher emits. */
+export interface WatcherEventMap {
+  /** A site's effective state changed (`state` undefined: the site has no state any more). */
+  change: [site: string, state: SiteState | undefined, previous: SiteState | undefined];
+  /** A sync finished and `version`/`digest` describe what is applied now. */
+  sync: [version: number];
+  /** A malformed value was found and ignored; the previous good value stays in force. */
+  invalid: [key: string, error: SwitchyardError];
+  /** The store became unreachable; the last good state keeps being served. */
+  down: [error: Error];
+  /** The store is reachable again. */
+  up: [];
+}
+
+const UNKNOWN = '';
+
+/**
+ * Keeps an in-memory copy of every site's route and maintenance state, refreshed by pushed
+ * invalidations and a slow periodic resync. Lookups are synchronous map reads; when the store is
+ * unreachable the last good state stays in force (fail-static).
+ */
+export class Watcher extends EventEmitter<WatcherEventMap> {
+  /** The store this watcher reads. */
+  readonly store: Store;
+  private readonly logger: Logger;
+  private readonly resyncIntervalMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly sites = new Map<string, SiteState>();
+  /** Last raw value seen per key (good or bad), so a bad value is reported once and a repeat is free. */
+  private readonly seenRaw = new Map<string, string>();
+  private readonly hostCache: LRUCache<string, string>;
+  private readonly pendingKeys = new Set<string>();
+  private fullResyncPending = false;
+  private syncing = false;
+  private flushScheduled = false;
+  private unwatch: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private downSince: number | undefined;
+  private firstSync: { promise: Promise<void>; resolve: () => void } | undefined;
+  private stateVersion = 0;
+  private stateDigestValue = stateDigest([]);
+  private closed = false;
+
+  constructor(store: Store, options: WatcherOptions = {}) {
+    super();
+    this.store = store;
+    this.logger = options.logger ?? createLogger();
+    this.resyncIntervalMs = options.resyncIntervalMs ?? 5000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.hostCache = new LRUCache({ max: options.hostCacheSize ?? 10_000 });
+  }
+
+  /** Version of the state applied (bumped by every write made through Switchyard). */
+  get version(): number {
+    return this.stateVersion;
+  }
+
+  /** Digest of the state applied; see stateDigest. */
+  get digest(): string {
+    return this.stateDigestValue;
+  }
+
+  /** False while the store is unreachable. */
+  get connected(): boolean {
+    return this.downSince === undefined;
+  }
+
+  /** How many Host headers are cached (bounded by `hostCacheSize`). */
+  get hostCacheEntries(): number {
+    return this.hostCache.size;
+  }
+
+  /** Starts watching; resolves after the first full sync. */
+  start(): Promise<void> {
+    if (this.firstSync) return this.firstSync.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => {
+      resolve = done;
+    });
+    this.firstSync = { promise, resolve };
+    this.unwatch = this.store.watch({
+      invalidate: (keys) => this.invalidate(keys),
+      down: (error) => this.onDown(error),
+      up: () => this.onUp(),
+    });
+    this.scheduleResyncTimer();
+    return promise;
+  }
+
+  /** The state of a site, read from memory. */
+  site(name: string): SiteState | undefined {
+    return this.sites.get(name);
+  }
+
+  /** The route of a site, read from memory. */
+  route(name: string): Route | undefined {
+    return this.sites.get(name)?.route;
+  }
+
+  /** The maintenance state of a site, read from memory. */
+  maintenance(name: string): MaintenanceState | undefined {
+    return this.sites.get(name)?.maintenance;
+  }
+
+  /** Every site with state, read from memory. */
+  allSites(): SiteState[] {
+    return [...this.sites.values()];
+  }
+
+  /**
+   * Maps a Host header to a site with state: the exact host name (port dropped, lower-cased),
+   * then `*.parent` wildcards. Results, including "unknown", are kept in a bounded LRU.
+   */
+  resolveHost(host: string | undefined): string | undefined {
+    if (!host || host.length > 260) return undefined;
+    const cached = this.hostCache.get(host);
+    if (cached !== undefined) return cached === UNKNOWN ? undefined : cached;
+    const resolved = this.matchHost(host);
+    this.hostCache.set(host, resolved ?? UNKNOWN);
+    return resolved;
+  }
+
+  /** Forces a full resync now; resolves when it has been applied (or failed). */
+  async resync(): Promise<void> {
+    this.fullResyncPending = true;
+    await this.flush();
+  }
+
+  /** Stops watching. The last state stays readable. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unwatch?.();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private matchHost(host: string): string | undefined {
+    let name = host.toLowerCase();
+    name = name.startsWith('[') ? name.slice(0, name.indexOf(']') + 1) : name.replace(/:\d*$/, '');
+    name = name.replace(/\.$/, '');
+    if (this.sites.has(name)) return name;
+    for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
+      const wildcard = `*${name.slice(dot)}`;
+      if (this.sites.has(wildcard)) return wildcard;
+    }
+    return undefined;
+  }
+
+  private invalidate(keys: readonly string[] | null): void {
+    if (keys === null) this.fullResyncPending = true;
+    else for (const key of keys) if (this.store.keys.parseState(key)) this.pendingKeys.add(key);
+    // The version key changes with every Switchyard write; re-reading it alone keeps `version` fresh.
+    if (keys !== null && keys.length > 0 && this.pendingKeys.size === 0) this.pendingKeys.add(this.store.keys.version);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Coalesce invalidations that arrive together into one read.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.syncing || this.closed) return;
+    this.syncing = true;
+    try {
+      while (!this.closed && (this.fullResyncPending || this.pendingKeys.size > 0)) {
+        if (this.fullResyncPending) {
+          this.fullResyncPending = false;
+          this.pendingKeys.clear();
+          const all = await this.store.readAll();
+          const read = new Map<string, string | null>(all.values);
+          // Keys we hold a value for but that are gone now were deleted.
+          for (const key of this.seenRaw.keys()) if (!read.has(key)) read.set(key, null);
+          this.apply({ version: all.version, values: read });
+          this.firstSync?.resolve();
+        } else {
+          const keys = [...this.pendingKeys];
+          this.pendingKeys.clear();
+          this.apply(await this.store.readKeys(keys.filter((key) => this.store.keys.parseState(key))));
+        }
+      }
+    } catch (error) {
+      // Unreachable store: keep serving what we have; the next `up` resyncs everything.
+      this.fullResyncPending = true;
+      if (this.connected && !this.closed) this.logger.debug({ err: (error as Error).message }, 'sync failed; will retry');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private apply(read: RawRead): void {
+    let changed = false;
+    for (const [key, raw] of read.values) {
+      const parsed = this.store.keys.parseState(key);
+      if (parsed && this.applyValue(key, parsed.kind, parsed.site, raw)) changed = true;
+    }
+    if (changed) {
+      this.stateDigestValue = stateDigest(this.sites.values());
+      this.hostCache.clear();
+    }
+    this.stateVersion = read.version;
+    this.emit('sync', read.version);
+  }
+
+  private applyValue(key: string, kind: StateKind, site: string, raw: string | null): boolean {
+    const previous = this.sites.get(site);
+    if (raw === null) {
+      this.seenRaw.delete(key);
+      if (!previous?.[kind]) return false;
+      const { [kind]: _removed, ...rest } = previous;
+      return this.replace(site, rest, previous);
+    }
+    if (this.seenRaw.get(key) === raw) return false;
+    this.seenRaw.set(key, raw);
+    let value: Route | MaintenanceState;
+    try {
+      value = parseStateValue(kind, raw);
+    } catch (error) {
+      const invalid = error as SwitchyardError;
+      this.logger.warn(
+        { key, err: invalid.message, code: invalid.code },
+        'ignoring malformed value in the store; the last good value stays in force',
+      );
+      this.emit('invalid', key, invalid);
+      return false;
+    }
+    return this.replace(site, { ...(previous ?? { site }), [kind]: value }, previous);
+  }
+
+  private replace(site: string, next: SiteState, previous: SiteState | undefined): boolean {
+    const empty = !next.route && !next.maintenance;
+    if (empty) this.sites.delete(site);
+    else this.sites.set(site, next);
+    this.emit('change', site, empty ? undefined : next, previous);
+    return true;
+  }
+
+  private onDown(error: Error): void {
+    if (this.downSince !== undefined || this.closed) return;
+    this.downSince = Date.now();
+    this.logger.warn(
+      { store: this.store.description, err: error.message },
+      'store unreachable; serving the last good state until it is back',
+    );
+    this.emit('down', error);
+  }
+
+  private onUp(): void {
+    if (this.downSince !== undefined) {
+      this.logger.warn({ store: this.store.description, downMs: Date.now() - this.downSince }, 'store reachable again; resyncing');
+      this.downSince = undefined;
+      this.emit('up');
+    }
+    void this.resync();
+  }
+
+  private scheduleResyncTimer(): void {
+    if (this.closed) return;
+    const period = this.store.pushesChanges ? this.resyncIntervalMs : this.pollIntervalMs;
+    this.timer = setTimeout(() => {
+      if (this.connected) void this.resync();
+      this.scheduleResyncTimer();
+    }, period);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { RedisServer } from '../../../test/support/redis-server';
+import { waitFor } from '../../../test/support/wait';
+import { ConflictError, createStore, FrontEnd, readState, type Store, setRoute, silentLogger, Watcher } from '../src/index';
+
+describe('watcher on real Redis', () => {
+  let redis: RedisServer;
+  let store: Store;
+  let watcher: Watcher;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
+    store = createStore(redis.url, { logger: silentLogger });
+    watcher = new Watcher(store, { logger: silentLogger });
+    await watcher.start();
+  });
+
+  after(async () => {
+    await watcher.close();
+    await store.close();
+    await redis.stop();
+  });
+
+  test('loads the existing state on start', () => {
+    assert.equal(watcher.route('default')?.target, 'http://127.0.0.1:1111');
+  });
+
+  test('a bare SET by another client is pushed to the watcher', async () => {
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+    await waitFor(() => watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'pushed flip', timeoutMs: 2000 });
+  });
+
+  test('a new site appearing is seen, and deleting it removes it', async () => {
+    await redis.cli.set('switchyard:route:blog', 'https://blog.internal:8443/');
+    await waitFor(() => watcher.route('blog')?.target === 'https://blog.internal:8443', { what: 'new site' });
+    await redis.cli.del('switchyard:route:blog');
+    await waitFor(() => watcher.site('blog') === undefined, { what: 'deleted site' });
+  });
+
+  test('a malformed value is reported and ignored; the last good value stays', async () => {
+    const reported: string[] = [];
+    watcher.on('invalid', (key) => reported.push(key));
+    await redis.cli.set('switchyard:route:default', 'ftp://nope');
+    await waitFor(() => reported.length === 1, { what: 'invalid report' });
+    assert.equal(watcher.route('default')?.target, 'http://127.0.0.1:2222');
+    await watcher.resync();
+    assert.equal(reported.length, 1, 'the same bad value is reported once');
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
+    await waitFor(() => watcher.route('default')?.target === 'http://127.0.0.1:3333', { what: 'recovery' });
+  });
+
+  test('writes through core are compare-and-set, versioned and recorded', async () => {
+    const before = await readState(store);
+    const result = await setRoute(store, 'default', 'http://127.0.0.1:4444', { expect: 'http://127.0.0.1:3333', actor: 'test@here' });
+    assert.equal(result.changed, true);
+    assert.equal(result.version, before.version + 1);
+    await assert.rejects(setRoute(store, 'default', 'http://127.0.0.1:5555', { expect: 'http://127.0.0.1:3333' }), ConflictError);
+    const [entry] = await store.history(1);
+    assert.equal(entry?.old, 'http://127.0.0.1:3333');
+    assert.equal(entry?.new, 'http://127.0.0.1:4444');
+    assert.equal(entry?.actor, 'test@here');
+    await waitFor(() => watcher.version === result.version, { what: 'version applied' });
+    assert.equal(watcher.digest, (await readState(store)).digest);
+  });
+
+  test('the Host-header cache stays at its bound under a flood of random hosts', async () => {
+    const small = new Watcher(store, { logger: silentLogger, hostCacheSize: 100 });
+    await small.start();
+    for (let index = 0; index < 5000; index += 1) assert.equal(small.resolveHost(`random-${index}.example.com`), undefined);
+    assert.equal(small.hostCacheEntries, 100);
+    await redis.cli.set('switchyard:route:*.example.com', 'http://127.0.0.1:6666');
+    await waitFor(() => small.resolveHost('shop.example.com:8080') === '*.example.com', { what: 'wildcard site' });
+    await small.close();
+  });
+});
+
+describe('fail-static', () => {
+  test('Redis killed: the last state stays; restarted: tracking resumes and a new flip is seen', async () => {
+    const redis = await RedisServer.start();
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
+    const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
+    await front.start();
+    const events: string[] = [];
+    front.watcher.on('down', () => events.push('down'));
+    front.watcher.on('up', () => events.push('up'));
+    await redis.kill();
+    await waitFor(() => !front.watcher.connected, { what: 'outage noticed' });
+    assert.equal(front.watcher.route('default')?.target, 'http://127.0.0.1:1111');
+    await redis.restart();
+    await waitFor(() => front.watcher.connected, { what: 'reconnect', timeoutMs: 10_000 });
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'flip after restart' });
+    assert.deepEqual(events, ['down', 'up']);
+    await front.close();
+    await redis.stop();
+  });
+});

@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { freePort } from './ports';
+
+/** A real redis-server started for one test file, on a free loopback port, that tests may kill and restart. */
+export class RedisServer {
+  readonly port: number;
+  private child: ChildProcess | undefined;
+  private client: Redis | undefined;
+
+  private constructor(port: number) {
+    this.port = port;
+  }
+
+  /** Starts redis-server on a free port and waits until it accepts commands. */
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer(await freePort());
+    await server.restart();
+    return server;
+  }
+
+  /** `redis://127.0.0.1:<port>` */
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** A plain client, as an operator's `redis-cli` would be; closed by stop(). */
+  get cli(): Redis {
+    this.client ??= new Redis({ port: this.port, host: '127.0.0.1', protocol: 2, lazyConnect: false, retryStrategy: () => 100 });
+    this.client.on('error', () => undefined);
+    return this.client;
+  }
+
+  /** (Re)starts the server on the same port, with nothing persisted. */
+  async restart(): Promise<void> {
+    if (this.child) throw new Error('redis-server is already running');
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    let output = '';
+    const ready = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          child.stdout?.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+    });
+    await Promise.race([
+      ready,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000).unref()),
+    ]);
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+
+  /** Kills the server abruptly (SIGKILL), as a crash or a network cut would look to clients. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Stops the server and the helper client. */
+  async stop(): Promise<void> {
+    this.client?.disconnect();
+    this.client = undefined;
+    await this.kill();
+  }
+}
