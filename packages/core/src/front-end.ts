@@ -20,6 +20,8 @@ export interface FrontEndOptions extends Omit<WatcherOptions, 'logger'> {
   heartbeatTtlMs?: number;
   /** How long start() waits for the first sync before failing. Default 10 000 ms. */
   startTimeoutMs?: number;
+  /** Least time between two heartbeats caused by counter changes. Default 100 ms. */
+  statsPublishIntervalMs?: number;
   /** Identifier in `switchyard:front:<id>`; default `<host>-<pid>-<random>`. */
   id?: string;
 }
@@ -39,6 +41,8 @@ export class FrontEnd {
   private readonly heartbeatTtlMs: number;
   private readonly startTimeoutMs: number;
   private readonly ownsStore: boolean;
+  private readonly statsPublishIntervalMs: number;
+  private statsTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private publishScheduled = false;
   private closed = false;
@@ -54,10 +58,14 @@ export class FrontEnd {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.heartbeatTtlMs = options.heartbeatTtlMs ?? 5000;
     this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.statsPublishIntervalMs = options.statsPublishIntervalMs ?? 100;
     this.watcher = new Watcher(this.store, { ...options, logger: this.logger });
     // Publish as soon as a new state is applied, so convergence is visible in milliseconds.
     this.watcher.on('sync', () => this.schedulePublish());
     this.watcher.on('up', () => this.schedulePublish());
+    // Counter changes (e.g. the last in-flight write finishing) are published early too, but at
+    // most every `statsPublishIntervalMs`, so busy traffic does not become a Redis write per request.
+    this.stats.onChange = () => this.scheduleStatsPublish();
   }
 
   /** Starts watching and heart-beating; resolves after the first sync, rejects after `startTimeoutMs`. */
@@ -117,11 +125,21 @@ export class FrontEnd {
     });
   }
 
+  private scheduleStatsPublish(): void {
+    if (this.statsTimer || this.closed || !this.heartbeatTimer) return;
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = undefined;
+      this.schedulePublish();
+    }, this.statsPublishIntervalMs);
+    this.statsTimer.unref();
+  }
+
   /** Stops the heartbeat (removing it from the store) and the watcher; closes the store if it opened it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.statsTimer) clearTimeout(this.statsTimer);
     await this.watcher.close();
     await this.store.removeFront(this.id).catch(() => undefined);
     if (this.ownsStore) await this.store.close();

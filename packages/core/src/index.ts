@@ -25,6 +25,7 @@ export {
 } from './operations';
 export { RequestStats } from './request-stats';
 export { parseRoute, type Route } from './route';
+export { createSiteSelector, type SiteSelectionOptions } from './site-selection';
 export { parseStateValue, type SiteState, stateDigest } from './site-state';
 export {
   createStore,

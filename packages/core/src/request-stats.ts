@@ -14,18 +14,41 @@ export class RequestStats {
   held = 0;
   /** Requests refused by maintenance since start. */
   refused = 0;
+  /** Called whenever a counter changes (the front end uses it to publish its heartbeat early). */
+  onChange: () => void = () => undefined;
+
+  /** Counts a request refused by maintenance. */
+  refuse(): void {
+    this.refused += 1;
+    this.onChange();
+  }
+
+  /** Counts a request held by maintenance until the returned function is called (extra calls are ignored). */
+  hold(): () => void {
+    this.held += 1;
+    this.onChange();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.held -= 1;
+      this.onChange();
+    };
+  }
 
   /** Counts a proxied request until the returned function is called (extra calls are ignored). */
   begin(method: string | undefined): () => void {
     const write = !isSafeMethod(method);
     this.inFlight += 1;
     if (write) this.inFlightWrites += 1;
+    this.onChange();
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.inFlight -= 1;
       if (write) this.inFlightWrites -= 1;
+      this.onChange();
     };
   }
 }
