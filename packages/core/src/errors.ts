@@ -7,7 +7,15 @@ export type SwitchyardErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_CONFLICT'
   | 'ERR_STORE_UNAVAILABLE'
-  | 'ERR_STORE_CLOSED';
+  | 'ERR_STORE_CLOSED'
+  | 'ERR_USAGE'
+  | 'ERR_NO_SITE'
+  | 'ERR_HEALTH_CHECK_FAILED'
+  | 'ERR_CONVERGENCE_TIMEOUT'
+  | 'ERR_DRAIN_TIMEOUT'
+  | 'ERR_CUTOVER_FAILED'
+  | 'ERR_CUTOVER_IN_PROGRESS'
+  | 'ERR_ABORTED';
 
 /** Base class of every error Switchyard throws; `code` is stable, `message` says what to do. */
 export class SwitchyardError extends Error {
