@@ -6,16 +6,18 @@ import { freePort } from './ports';
 /** A real redis-server started for one test file, on a free loopback port, that tests may kill and restart. */
 export class RedisServer {
   readonly port: number;
+  private readonly extraArgs: readonly string[];
   private child: ChildProcess | undefined;
   private client: Redis | undefined;
 
-  private constructor(port: number) {
+  private constructor(port: number, extraArgs: readonly string[]) {
     this.port = port;
+    this.extraArgs = extraArgs;
   }
 
-  /** Starts redis-server on a free port and waits until it accepts commands. */
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** Starts redis-server on a free port (with extra arguments, e.g. `--replicaof`) and waits until it accepts commands. */
+  static async start(extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), extraArgs);
     await server.restart();
     return server;
   }
@@ -37,7 +39,7 @@ export class RedisServer {
     if (this.child) throw new Error('redis-server is already running');
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
