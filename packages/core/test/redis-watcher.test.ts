@@ -96,4 +96,25 @@ describe('fail-static', () => {
     await front.close();
     await redis.stop();
   });
+
+  test('a front end started while Redis is down starts as soon as Redis appears', async () => {
+    const redis = await RedisServer.start();
+    await redis.kill();
+    const front = new FrontEnd({ store: redis.url, logger: silentLogger, startTimeoutMs: 20_000 });
+    const started = front.start();
+    await waitFor(() => !front.watcher.connected, { what: 'outage noticed at start' });
+    await redis.restart();
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
+    await started;
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:1111', { what: 'state after late start' });
+    await front.close();
+    await redis.stop();
+  });
+
+  test('start() gives up with ERR_STORE_UNAVAILABLE after startTimeoutMs', async () => {
+    const redis = await RedisServer.start();
+    await redis.kill();
+    const front = new FrontEnd({ store: redis.url, logger: silentLogger, startTimeoutMs: 300 });
+    await assert.rejects(front.start(), { code: 'ERR_STORE_UNAVAILABLE' });
+  });
 });
