@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, type Logger } from '@switchyard/core';
+import { type GuestbookDb, openGuestbookDb } from './guestbook-db';
+
+/** Options of startAppServer. */
+export interface AppServerOptions {
+  /** Shown in every response (`server`), so the load generator knows which server acknowledged a write. */
+  name: string;
+  /** The server's own SQLite database file. */
+  dbPath: string;
+  /**
+   * Application work before a write commits, in ms. Default 0. The demo sets it so that writes are
+   * still in flight when maintenance starts: exactly the writes the cutover must drain before copying.
+   */
+  writeDelayMs?: number;
+  logger?: Logger;
+}
+
+/** A running guestbook app server. */
+export interface AppServer {
+  readonly name: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly db: GuestbookDb;
+  close(): Promise<void>;
+}
+
+/** Body of a write: the client picks the id, so a retry of the same write is answered 200, not stored twice. */
+interface NewNote {
+  id: string;
+  text: string;
+}
+
+const MAX_BODY_BYTES = 16 * 1024;
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Starts a small guestbook on 127.0.0.1 and a free port: `GET /notes` (latest), `GET /notes/:id`,
+ * `POST /notes` with `{ id, text }` answering 201 only after the row is committed, `GET /health`.
+ */
+export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
+  const { name, writeDelayMs = 0 } = options;
+  const logger = options.logger ?? createLogger();
+  const db = openGuestbookDb(options.dbPath);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://app').pathname;
+    if (req.method === 'GET' && path === '/health') return send(res, 200, { server: name, notes: db.countNotes() });
+    if (req.method === 'GET' && path === '/notes') return send(res, 200, { server: name, notes: db.latestNotes(10) });
+    const match = /^\/notes\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && match) {
+      const note = db.getNote(decodeURIComponent(match[1]!));
+      return note ? send(res, 200, { server: name, note }) : send(res, 404, { server: name, error: 'no such note' });
+    }
+    if (req.method === 'POST' && path === '/notes') {
+      const note = parseNewNote(await readBody(req));
+      if (!note) return send(res, 400, { server: name, error: 'expected {"id": "<1-64 of A-Za-z0-9_->", "text": "<string>"}' });
+      if (writeDelayMs > 0) await sleep(writeDelayMs);
+      const created = db.addNote(note.id, note.text);
+      return send(res, created ? 201 : 200, { server: name, id: note.id, created });
+    }
+    send(res, 404, { server: name, error: 'not found' });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      logger.error({ server: name, err: error.message }, 'request failed');
+      if (!res.headersSent) send(res, 500, { server: name, error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    db,
+    async close() {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+      db.close();
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return '';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseNewNote(body: string): NewNote | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof data !== 'object' || data === null) return undefined;
+  const { id, text } = data as Record<string, unknown>;
+  if (typeof id !== 'string' || !ID_PATTERN.test(id) || typeof text !== 'string' || text.length > 1000) return undefined;
+  return { id, text };
+}
