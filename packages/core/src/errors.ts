@@ -15,7 +15,8 @@ export type SwitchyardErrorCode =
   | 'ERR_DRAIN_TIMEOUT'
   | 'ERR_CUTOVER_FAILED'
   | 'ERR_CUTOVER_IN_PROGRESS'
-  | 'ERR_ABORTED';
+  | 'ERR_ABORTED'
+  | 'ERR_UPSTREAM_TIMEOUT';
 
 /** Base class of every error Switchyard throws; `code` is stable, `message` says what to do. */
 export class SwitchyardError extends Error {

@@ -11,6 +11,7 @@ export {
   stringifyMaintenance,
   validateMaintenance,
 } from './maintenance-state';
+export { prefersJson } from './negotiation';
 export {
   defaultActor,
   deleteRoute,
