@@ -1,0 +1,242 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  createLogger,
+  createSiteSelector,
+  DEFAULT_SITE,
+  isSafeMethod,
+  type Logger,
+  type MaintenanceState,
+  RequestStats,
+  SwitchyardError,
+  validateMaintenance,
+  type Watcher,
+} from '@switchyard/core';
+import { allowListOf, requestPath } from './allow-list';
+import { BypassCookies, secretMatches } from './bypass-cookie';
+import { type ClientAddress, createClientAddress } from './client-address';
+import { HeldRequests } from './held-requests';
+import { prefersJson } from './negotiation';
+import type { MaintenanceOptions, MaintenancePageInfo } from './options';
+import { createPageRenderer } from './page';
+import { type MaintenanceResponse, refusalResponse, safeJson } from './response';
+
+/** What to do with a request: let it through, answer it, or nothing (the client disconnected while held). */
+export type MaintenanceDecision =
+  | { readonly action: 'pass' }
+  | { readonly action: 'respond'; readonly response: MaintenanceResponse }
+  | { readonly action: 'drop' };
+
+type Outcome = MaintenanceDecision | { readonly action: 'refuse'; readonly site: string; readonly state: MaintenanceState };
+
+const PASS: MaintenanceDecision = { action: 'pass' };
+const DROP: MaintenanceDecision = { action: 'drop' };
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * The maintenance logic shared by the Koa, Express/connect and plain `http` entry points. State is
+ * read synchronously from the front end's watcher (or fixed, in static mode): no store round trip
+ * per request.
+ */
+export class MaintenanceHandler {
+  /** Refusal and hold counters: the front end's (published in its heartbeat), or private ones in static mode. */
+  readonly stats: RequestStats;
+  private readonly logger: Logger;
+  private readonly lookup: (req: IncomingMessage) => { site: string; state: MaintenanceState } | undefined;
+  private readonly watcher: Watcher | undefined;
+  private readonly waiting: HeldRequests;
+  private readonly client: ClientAddress;
+  private readonly cookies: BypassCookies;
+  private readonly renderPage: (info: MaintenancePageInfo) => string;
+  private readonly healthPath: string;
+  private readonly bypassPrefix: string;
+  private readonly refresh: number | undefined;
+  private readonly maxHeld: number;
+  private readonly onChange = () => this.waiting.recheck();
+  private closed = false;
+
+  constructor(options: MaintenanceOptions) {
+    const { frontEnd, enabled } = options;
+    this.logger = options.logger ?? frontEnd?.logger ?? createLogger();
+    this.stats = frontEnd?.stats ?? new RequestStats();
+    if (enabled !== undefined) {
+      if (frontEnd) throw invalidOption('pass either frontEnd (state from the store) or enabled (a fixed state), not both');
+      const state = enabled === false ? undefined : validateMaintenance(enabled === true ? { mode: 'on' } : enabled);
+      const site = typeof options.site === 'string' ? options.site : DEFAULT_SITE;
+      this.lookup = () => (state ? { site, state } : undefined);
+    } else if (frontEnd) {
+      const watcher = frontEnd.watcher;
+      const select = createSiteSelector(watcher, options);
+      this.lookup = (req) => {
+        const site = select(req);
+        if (site === undefined) return undefined;
+        const state = watcher.maintenance(site);
+        return state ? { site, state } : undefined;
+      };
+      this.watcher = watcher;
+      watcher.on('change', this.onChange);
+    } else {
+      throw invalidOption('pass frontEnd (maintenance state from the store) or enabled (a fixed state without a store)');
+    }
+    this.waiting = new HeldRequests(this.stats);
+    this.client = createClientAddress(options.trustProxy);
+    this.healthPath = pathOption(options.healthPath ?? '/healthz', 'healthPath');
+    this.bypassPrefix = `${pathOption(options.bypassPath ?? '', 'bypassPath').replace(/\/+$/, '')}/`;
+    this.refresh = options.refresh === undefined ? undefined : wholeNumber(options.refresh, 'refresh', 1, DAY_MS / 1000);
+    this.maxHeld = wholeNumber(options.maxHeld ?? 1000, 'maxHeld', 0, 1_000_000);
+    const cookieName = options.bypassCookieName ?? 'switchyard_bypass';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(cookieName))
+      throw invalidOption(`bypassCookieName ${JSON.stringify(cookieName)} is not a valid cookie name`);
+    if (options.cookieDomain !== undefined && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(options.cookieDomain)) {
+      throw invalidOption(`cookieDomain ${JSON.stringify(options.cookieDomain)} is not a domain name`);
+    }
+    this.cookies = new BypassCookies({
+      name: cookieName,
+      ttlMs: wholeNumber(options.bypassTtlMs ?? DAY_MS / 2, 'bypassTtlMs', 1, 400 * DAY_MS),
+      domain: options.cookieDomain,
+      key: options.cookieKey,
+    });
+    this.renderPage = createPageRenderer(options.page, this.logger);
+  }
+
+  /** Requests this middleware is holding now. */
+  get held(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * Decides what to do with a request; a promise only while the request is held. `url` is the
+   * request target as the client sent it (before any mount point was stripped), default `req.url`.
+   */
+  decide(req: IncomingMessage, res: ServerResponse, url: string = req.url ?? '/'): MaintenanceDecision | Promise<MaintenanceDecision> {
+    const outcome = this.evaluate(req, url);
+    if (outcome.action !== 'refuse') return outcome;
+    const holdMs = outcome.state.hold ?? 0;
+    // A fixed state never ends, so holding would only delay the 503.
+    if (holdMs > 0 && this.watcher && !this.closed && this.waiting.size < this.maxHeld) return this.holdThenDecide(req, res, url, holdMs);
+    return this.refuse(req, outcome.site, outcome.state);
+  }
+
+  /** Connect-style entry point (Express, connect, plain `http`): answers the request or calls `next()`, never both. */
+  handle(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
+    let decision: MaintenanceDecision | Promise<MaintenanceDecision>;
+    try {
+      decision = this.decide(req, res, (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (!(decision instanceof Promise)) {
+      apply(decision, req, res, next);
+      return;
+    }
+    decision
+      .then((settled) => apply(settled, req, res, next), next)
+      .catch((error: Error) => {
+        this.logger.error({ err: error.message }, 'the request failed after being held for maintenance');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+  }
+
+  /** Stops listening to the watcher; held requests are answered now (passed if maintenance is over, else refused). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.off('change', this.onChange);
+    this.waiting.expireAll();
+  }
+
+  private evaluate(req: IncomingMessage, url: string): Outcome {
+    const current = this.lookup(req);
+    if (!current) return PASS;
+    const { site, state } = current;
+    const path = requestPath(url);
+    if (path === this.healthPath) return PASS;
+    if (state.secretHash) {
+      const granted = this.grantBypass(req, path, site, state.secretHash);
+      if (granted) return granted;
+    }
+    if (state.mode === 'read-only' && isSafeMethod(req.method)) return PASS;
+    const allowList = allowListOf(state);
+    if (allowList.allowsPath(path) || allowList.allowsIp(this.client.ip(req))) return PASS;
+    if (state.secretHash && this.cookies.verify(req.headers.cookie, site, state.secretHash, Date.now())) return PASS;
+    return { action: 'refuse', site, state };
+  }
+
+  /** `/<bypassPath>/<secret>` with the right secret: a signed cookie, and a redirect home for browsers. */
+  private grantBypass(req: IncomingMessage, path: string, site: string, secretHash: string): MaintenanceDecision | undefined {
+    if (!path.startsWith(this.bypassPrefix)) return undefined;
+    const segment = path.slice(this.bypassPrefix.length);
+    if (segment === '' || segment.includes('/')) return undefined;
+    let candidate: string;
+    try {
+      candidate = decodeURIComponent(segment);
+    } catch {
+      return undefined;
+    }
+    if (!secretMatches(candidate, secretHash)) return undefined;
+    const cookie = this.cookies.issue(site, secretHash, this.client.https(req), Date.now());
+    this.logger.info({ site, ip: this.client.ip(req) }, 'maintenance bypass cookie issued');
+    const headers = { 'Cache-Control': 'no-store', 'Set-Cookie': cookie.header };
+    if (prefersJson(req)) {
+      const body = safeJson({ bypass: 'granted', expiresAt: new Date(cookie.expiresAt).toISOString() });
+      return {
+        action: 'respond',
+        response: { status: 200, headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' }, body },
+      };
+    }
+    return { action: 'respond', response: { status: 302, headers: { ...headers, Location: '/' }, body: '' } };
+  }
+
+  private async holdThenDecide(req: IncomingMessage, res: ServerResponse, url: string, holdMs: number): Promise<MaintenanceDecision> {
+    const end = await this.waiting.hold(res, holdMs, () => this.evaluate(req, url).action !== 'refuse');
+    if (end === 'gone') return DROP;
+    const outcome = this.evaluate(req, url);
+    return outcome.action === 'refuse' ? this.refuse(req, outcome.site, outcome.state) : outcome;
+  }
+
+  private refuse(req: IncomingMessage, site: string, state: MaintenanceState): MaintenanceDecision {
+    this.stats.refuse();
+    const response = refusalResponse({
+      site,
+      state,
+      json: prefersJson(req),
+      now: Date.now(),
+      refresh: this.refresh,
+      renderPage: this.renderPage,
+    });
+    return { action: 'respond', response };
+  }
+}
+
+/** Creates the shared maintenance handler; see MaintenanceOptions. */
+export function createMaintenanceHandler(options: MaintenanceOptions): MaintenanceHandler {
+  return new MaintenanceHandler(options);
+}
+
+function apply(decision: MaintenanceDecision, req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
+  if (decision.action === 'pass') next();
+  else if (decision.action === 'respond') writeResponse(res, decision.response, req.method);
+}
+
+/** Writes a maintenance response to a plain ServerResponse (no body for HEAD). */
+function writeResponse(res: ServerResponse, response: MaintenanceResponse, method: string | undefined): void {
+  if (res.headersSent || res.destroyed) return;
+  res.statusCode = response.status;
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Length', Buffer.byteLength(response.body));
+  res.end(method === 'HEAD' ? undefined : response.body);
+}
+
+function pathOption(value: string, name: string): string {
+  if (value !== '' && !/^\/[^?#\s]*$/.test(value)) throw invalidOption(`${name} ${JSON.stringify(value)} must be a path starting with "/"`);
+  return value;
+}
+
+function wholeNumber(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw invalidOption(`${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function invalidOption(message: string): SwitchyardError {
+  return new SwitchyardError('ERR_INVALID_OPTION', message);
+}

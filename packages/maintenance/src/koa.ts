@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createMaintenanceHandler, MaintenanceHandler } from './handler';
+import type { MaintenanceOptions } from './options';
+
+/** The part of a Koa context the middleware uses (declared here so this package needs no Koa types). */
+export interface KoaMaintenanceContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly originalUrl: string;
+  status: number;
+  body: unknown;
+  respond?: boolean | undefined;
+  set(fields: { [name: string]: string | string[] }): void;
+}
+
+/** Koa middleware with its handler attached (for `close()`, `held` and `stats`). */
+export type KoaMaintenanceMiddleware = ((ctx: KoaMaintenanceContext, next: () => Promise<unknown>) => Promise<void>) & {
+  readonly handler: MaintenanceHandler;
+};
+
+/**
+ * Koa middleware: answers requests refused by maintenance through Koa (so outer middleware sees the
+ * status), and awaits `next()` for the others. Put it before the proxy.
+ */
+export function koaMaintenance(options: MaintenanceOptions | MaintenanceHandler): KoaMaintenanceMiddleware {
+  const handler = options instanceof MaintenanceHandler ? options : createMaintenanceHandler(options);
+  const middleware = async (ctx: KoaMaintenanceContext, next: () => Promise<unknown>): Promise<void> => {
+    const decision = await handler.decide(ctx.req, ctx.res, ctx.originalUrl);
+    if (decision.action === 'pass') {
+      await next();
+    } else if (decision.action === 'drop') {
+      ctx.respond = false;
+    } else {
+      const { status, headers, body } = decision.response;
+      ctx.status = status;
+      ctx.set({ ...headers });
+      ctx.body = body;
+    }
+  };
+  return Object.assign(middleware, { handler });
+}

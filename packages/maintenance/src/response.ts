@@ -1,0 +1,60 @@
+import type { MaintenanceState } from '@switchyard/core';
+import type { MaintenancePageInfo } from './options';
+import { expectedBackText } from './page';
+
+/** A response the middleware answers with instead of passing the request on. */
+export interface MaintenanceResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Omitted on the wire for HEAD requests. */
+  readonly body: string;
+}
+
+const DEFAULT_MESSAGE = 'We are doing some maintenance and will be back shortly.';
+const READ_ONLY_MESSAGE = 'We are doing some maintenance: you can look around, but changes cannot be saved right now.';
+
+/** What goes into a refusal, besides the state. */
+export interface RefusalContext {
+  readonly site: string;
+  readonly state: MaintenanceState;
+  readonly json: boolean;
+  readonly now: number;
+  readonly refresh: number | undefined;
+  readonly renderPage: (info: MaintenancePageInfo) => string;
+}
+
+/** The maintenance response: status, Retry-After, no-store, and the HTML page or the JSON error. */
+export function refusalResponse(context: RefusalContext): MaintenanceResponse {
+  const { site, state, now, refresh } = context;
+  const status = state.status ?? 503;
+  const message = state.message || (state.mode === 'read-only' ? READ_ONLY_MESSAGE : DEFAULT_MESSAGE);
+  const end = Date.parse(state.until ?? '');
+  // An `until` already past means "later than planned": no promise is better than Retry-After: 0 and a stampede.
+  const until = end > now ? new Date(end) : undefined;
+  const retryAfterSeconds = until ? Math.ceil((end - now) / 1000) : state.retryAfter;
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+  if (until) headers['Retry-After'] = until.toUTCString();
+  else if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
+  if (context.json) {
+    headers['Content-Type'] = 'application/json; charset=utf-8';
+    const body = { error: 'maintenance', message, retryAfter: retryAfterSeconds ?? null, ...(until ? { until: until.toISOString() } : {}) };
+    return { status, headers, body: safeJson(body) };
+  }
+  headers['Content-Type'] = 'text/html; charset=utf-8';
+  const info: MaintenancePageInfo = {
+    site,
+    state,
+    status,
+    message,
+    retryAfterSeconds,
+    until,
+    expectedBack: expectedBackText(retryAfterSeconds, until),
+    refresh,
+  };
+  return { status, headers, body: context.renderPage(info) };
+}
+
+/** JSON with `<` escaped, so a message can never read as markup even if the body is sniffed or embedded. */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
