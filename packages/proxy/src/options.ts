@@ -1,0 +1,68 @@
+import { assertSiteName, type FrontEnd, type Logger, type SiteSelectionOptions, SwitchyardError } from '@switchyard/core';
+
+/** Options of the proxy, the same for Koa, Express/connect and plain `http`. */
+export interface ProxyOptions extends SiteSelectionOptions {
+  /** The running front end: its watcher says where each site goes, its counters get the requests in flight. */
+  frontEnd: FrontEnd;
+  /** Send the target's host as `Host` instead of the client's. Default false (the upstream sees the original Host). */
+  changeOrigin?: boolean;
+  /**
+   * How long the upstream may stay silent (connecting, before its response, or mid-transfer) before the
+   * request fails with a 504 (or, once the response has started, is cut). Default 30 000 ms.
+   */
+  timeoutMs?: number;
+  /** Most sockets open to one upstream at once; more requests wait for a free one. Default: no limit. */
+  maxSockets?: number;
+  /** Most idle keep-alive sockets kept per upstream. Default 256. */
+  maxFreeSockets?: number;
+  /**
+   * How long an idle keep-alive socket to an upstream is kept. Shorter than the upstream's own keep-alive
+   * timeout (5 s for Node servers), so a request never goes out on a socket the upstream is closing. Default 4000 ms.
+   */
+  idleSocketTimeoutMs?: number;
+  /** Default: the front end's logger. */
+  logger?: Logger;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedProxyOptions extends SiteSelectionOptions {
+  readonly frontEnd: FrontEnd;
+  readonly changeOrigin: boolean;
+  readonly timeoutMs: number;
+  readonly maxSockets: number;
+  readonly maxFreeSockets: number;
+  readonly idleSocketTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** Applies defaults; throws ERR_INVALID_OPTION (or ERR_INVALID_SITE) when an option cannot work. */
+export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
+  if (!options?.frontEnd?.watcher) {
+    throw new SwitchyardError(
+      'ERR_INVALID_OPTION',
+      'the proxy needs a running front end: pass { frontEnd: await createFrontEnd({ store }) }',
+    );
+  }
+  if (typeof options.site === 'string') assertSiteName(options.site);
+  if (options.fallbackSite !== undefined) assertSiteName(options.fallbackSite);
+  return {
+    site: options.site,
+    sitesByHost: options.sitesByHost,
+    fallbackSite: options.fallbackSite,
+    frontEnd: options.frontEnd,
+    changeOrigin: options.changeOrigin ?? false,
+    timeoutMs: positive('timeoutMs', options.timeoutMs, 30_000),
+    maxSockets: positive('maxSockets', options.maxSockets, Number.POSITIVE_INFINITY),
+    maxFreeSockets: positive('maxFreeSockets', options.maxFreeSockets, 256),
+    idleSocketTimeoutMs: positive('idleSocketTimeoutMs', options.idleSocketTimeoutMs, 4000),
+    logger: options.logger ?? options.frontEnd.logger,
+  };
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    throw new SwitchyardError('ERR_INVALID_OPTION', `${name} must be a positive whole number, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}

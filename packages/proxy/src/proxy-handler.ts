@@ -1,0 +1,64 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { sendFailure } from './error-page';
+import type { ProxyOptions } from './options';
+import { ProxyEngine } from './proxy-engine';
+
+/** A proxy for plain `http` servers (and anything else that hands over `req`/`res`). */
+export interface ProxyHandler {
+  /** Proxies one request to its site's current target; answers 502/504 itself when that fails. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** An `upgrade` listener proxying WebSockets: `server.on('upgrade', proxy.upgrade)`. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Sends the server's WebSocket upgrades through the proxy (`server.on('upgrade', proxy.upgrade)`). */
+  attach(server: Server): void;
+  /** Detaches from servers and closes the upstream sockets; call it after `server.close()`. */
+  close(): void;
+}
+
+/** Express/connect middleware that proxies every request it sees; it never calls `next`. */
+export interface ExpressProxy {
+  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  upgrade: ProxyHandler['upgrade'];
+  attach: ProxyHandler['attach'];
+  close: ProxyHandler['close'];
+}
+
+/**
+ * Creates a proxy for a plain `http` server: `http.createServer(proxy.handle)` plus
+ * `proxy.attach(server)` for WebSockets.
+ */
+export function createProxyHandler(options: ProxyOptions): ProxyHandler {
+  const engine = new ProxyEngine(options);
+  return {
+    handle(req, res) {
+      const route = engine.route(req);
+      if (typeof route === 'string') {
+        sendFailure(req, res, route);
+        return;
+      }
+      engine.httpProxy.web(req, res, engine.dispatch(req, res, route), (error) => {
+        const failure = engine.fail(error, req, res);
+        if (failure) sendFailure(req, res, failure);
+      });
+    },
+    upgrade: engine.upgrade,
+    attach: (server) => engine.attach(server),
+    close: () => engine.close(),
+  };
+}
+
+/**
+ * Creates Express/connect middleware proxying every request to its site's current target. Mount it
+ * after the maintenance middleware and before any body parser. It proxies `req.url`, so when mounted
+ * on a path (`app.use('/api', proxy)`) the upstream gets the path without that prefix, as with any
+ * Express middleware.
+ */
+export function expressProxy(options: ProxyOptions): ExpressProxy {
+  const handler = createProxyHandler(options);
+  const middleware: ExpressProxy = (req, res) => handler.handle(req, res);
+  middleware.upgrade = handler.upgrade;
+  middleware.attach = handler.attach;
+  middleware.close = handler.close;
+  return middleware;
+}
