@@ -73,6 +73,8 @@ export class MaintenanceHandler {
         return state ? { site, state } : undefined;
       };
       this.watcher = watcher;
+      // One listener per middleware; a front end with many mounts is normal, not a leak.
+      adjustMaxListeners(watcher, 1);
       watcher.on('change', this.onChange);
     } else {
       throw invalidOption('pass frontEnd (maintenance state from the store) or enabled (a fixed state without a store)');
@@ -141,7 +143,10 @@ export class MaintenanceHandler {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.watcher?.off('change', this.onChange);
+    if (this.watcher) {
+      this.watcher.off('change', this.onChange);
+      adjustMaxListeners(this.watcher, -1);
+    }
     this.waiting.expireAll();
   }
 
@@ -225,6 +230,11 @@ function writeResponse(res: ServerResponse, response: MaintenanceResponse, metho
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
   res.setHeader('Content-Length', Buffer.byteLength(response.body));
   res.end(method === 'HEAD' ? undefined : response.body);
+}
+
+function adjustMaxListeners(watcher: Watcher, delta: number): void {
+  const max = watcher.getMaxListeners();
+  if (max !== 0) watcher.setMaxListeners(max + delta);
 }
 
 function pathOption(value: string, name: string): string {

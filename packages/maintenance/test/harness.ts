@@ -7,6 +7,7 @@ import { expressMaintenance, koaMaintenance, type MaintenanceHandler, type Maint
 
 /** The frameworks every shared case runs against. */
 export const FRAMEWORKS = ['koa', 'express'] as const;
+/** A framework the middleware is mounted in. */
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /** What the app behind the middleware answers; default `app <METHOD> <url>`. */
