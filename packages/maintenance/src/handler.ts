@@ -73,9 +73,6 @@ export class MaintenanceHandler {
         return state ? { site, state } : undefined;
       };
       this.watcher = watcher;
-      // One listener per middleware; a front end with many mounts is normal, not a leak.
-      adjustMaxListeners(watcher, 1);
-      watcher.on('change', this.onChange);
     } else {
       throw invalidOption('pass frontEnd (maintenance state from the store) or enabled (a fixed state without a store)');
     }
@@ -98,6 +95,12 @@ export class MaintenanceHandler {
       key: options.cookieKey,
     });
     this.renderPage = createPageRenderer(options.page, this.logger);
+    // Subscribed last, so a constructor that throws on a bad option leaves no listener behind.
+    if (this.watcher) {
+      // One listener per middleware; a front end with many mounts is normal, not a leak.
+      adjustMaxListeners(this.watcher, 1);
+      this.watcher.on('change', this.onChange);
+    }
   }
 
   /** Requests this middleware is holding now. */
