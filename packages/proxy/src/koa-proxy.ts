@@ -9,6 +9,8 @@ import type { ProxyHandler } from './proxy-handler';
 export interface KoaContextLike {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** Koa reports request errors through it, including those of a client connection that went away. */
+  onerror(error: Error | null): void;
   status: number;
   body: unknown;
   set(field: string, value: string): void;
@@ -55,6 +57,7 @@ export function koaProxy(options: ProxyOptions): KoaProxy {
       return;
     }
     upstreams.set(ctx.req, engine.dispatch(ctx.req, ctx.res, route));
+    silenceClientDisconnects(ctx);
     try {
       await proxies(ctx, next);
     } catch (error) {
@@ -71,6 +74,19 @@ export function koaProxy(options: ProxyOptions): KoaProxy {
   middleware.attach = (server) => engine.attach(server);
   middleware.close = () => engine.close();
   return middleware;
+}
+
+/**
+ * Koa watches every response and prints the client socket's error (e.g. `Parse Error` for an upload
+ * cut short) when the response does not finish. For a proxied request that is a client leaving, not
+ * a fault of the app; there is nobody left to answer, so it is dropped for this request only.
+ */
+function silenceClientDisconnects(ctx: KoaContextLike): void {
+  const report = ctx.onerror;
+  ctx.onerror = (error) => {
+    if (error && (ctx.res.destroyed || ctx.req.socket.destroyed)) return;
+    report.call(ctx, error);
+  };
 }
 
 function respond(ctx: KoaContextLike, failure: ProxyFailure): void {

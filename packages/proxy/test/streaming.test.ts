@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
+import { type Front, type FrontKind, startFront } from './helpers/front';
+import { startUpstream, type Upstream } from './helpers/upstream';
+
+const MB = 1024 * 1024;
+const SIZE = 50 * MB;
+/** How long the slow side stops reading at the start of a transfer: enough to fill every buffer in between. */
+const STALL_MS = 500;
+/** What kernel socket buffers and stream high-water marks can hold; without back-pressure the whole 50 MB goes. */
+const MAX_IN_BETWEEN = 30 * MB;
+/** Allowed process memory growth in steady state: a buffering proxy would hold tens of megabytes. */
+const MAX_GROWTH = 20 * MB;
+const CHUNK = Buffer.alloc(64 * 1024, 'x');
+
+/** Peak growth of RSS and V8 heap while `work` runs, sampled every 10 ms. */
+async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; rss: number; heap: number }> {
+  const base = process.memoryUsage();
+  let rss = 0;
+  let heap = 0;
+  const sample = () => {
+    const now = process.memoryUsage();
+    rss = Math.max(rss, now.rss - base.rss);
+    heap = Math.max(heap, now.heapUsed - base.heapUsed);
+  };
+  const timer = setInterval(sample, 10);
+  try {
+    const result = await work();
+    sample();
+    return { result, rss, heap };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Uploads SIZE bytes as fast as the proxy accepts them; resolves with the upstream's byte count and what was sent while it stalled. */
+function upload(url: string, stalled: () => boolean): Promise<{ counted: number; sentDuringStall: number }> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let sentDuringStall = 0;
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ counted: Number(body), sentDuringStall }));
+    });
+    req.on('error', reject);
+    const write = () => {
+      while (sent < SIZE) {
+        sent += CHUNK.length;
+        if (stalled()) sentDuringStall = sent;
+        if (!req.write(CHUNK)) {
+          req.once('drain', write);
+          return;
+        }
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+/** Downloads with a reader that stalls first; resolves with the bytes received. */
+function download(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      let received = 0;
+      res.pause();
+      setTimeout(() => res.resume(), STALL_MS);
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      res.on('end', () => resolve(received));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('streaming 50 MB through the proxy', () => {
+  let frontEnd: FrontEnd;
+  let upstream: Upstream;
+  let stalled = false;
+  let writtenDuringStall = 0;
+
+  before(async () => {
+    upstream = await startUpstream((req, res) => {
+      if (req.method === 'POST') {
+        // Counts and discards the upload, after not reading at all for STALL_MS.
+        let counted = 0;
+        stalled = true;
+        req.pause();
+        setTimeout(() => {
+          stalled = false;
+          req.resume();
+        }, STALL_MS);
+        req.on('data', (chunk: Buffer) => {
+          counted += chunk.length;
+        });
+        req.on('end', () => res.end(String(counted)));
+        return;
+      }
+      // Writes SIZE bytes, honouring back-pressure, noting how much it got rid of while the client stalled.
+      req.resume();
+      res.writeHead(200, { 'content-length': String(SIZE), 'content-type': 'application/octet-stream' });
+      const started = Date.now();
+      let written = 0;
+      const write = () => {
+        while (written < SIZE) {
+          written += CHUNK.length;
+          if (Date.now() - started < STALL_MS) writtenDuringStall = written;
+          if (!res.write(CHUNK)) {
+            res.once('drain', write);
+            return;
+          }
+        }
+        res.end();
+      };
+      write();
+    });
+    frontEnd = await createFrontEnd({ store: 'memory://proxy-streaming-test', logger: silentLogger });
+    await setRoute(frontEnd.store, 'default', upstream.url);
+    // Every read allocates a fresh buffer and V8 frees them lazily, so the first transfer grows the
+    // process once; growth is measured in steady state, after one warm-up transfer each way.
+    const warmUp = await startFront('http', { frontEnd });
+    await upload(`${warmUp.url}/`, () => stalled);
+    await download(`${warmUp.url}/`);
+    await warmUp.close();
+    await sleep(50);
+  });
+
+  after(async () => {
+    await upstream.close();
+    await frontEnd.close();
+  });
+
+  for (const kind of ['koa', 'express', 'http'] satisfies FrontKind[]) {
+    describe(`${kind} front end`, () => {
+      let front: Front;
+      before(async () => {
+        front = await startFront(kind, { frontEnd });
+      });
+      after(() => front.close());
+
+      test('an upload reaches the upstream byte for byte, with back-pressure and flat memory', async () => {
+        const { result, rss, heap } = await peakGrowth(() => upload(`${front.url}/upload`, () => stalled));
+        assert.equal(result.counted, SIZE);
+        assert.ok(result.sentDuringStall < MAX_IN_BETWEEN, `${result.sentDuringStall / MB} MB accepted while the upstream was not reading`);
+        assert.ok(rss < MAX_GROWTH, `RSS grew ${(rss / MB).toFixed(1)} MB`);
+        assert.ok(heap < MAX_GROWTH, `heap grew ${(heap / MB).toFixed(1)} MB`);
+      });
+
+      test('a download reaches the client byte for byte, with back-pressure and flat memory', async () => {
+        const { result, rss, heap } = await peakGrowth(() => download(`${front.url}/download`));
+        assert.equal(result, SIZE);
+        assert.ok(
+          writtenDuringStall < MAX_IN_BETWEEN,
+          `${writtenDuringStall / MB} MB taken from the upstream while the client was not reading`,
+        );
+        assert.ok(rss < MAX_GROWTH, `RSS grew ${(rss / MB).toFixed(1)} MB`);
+        assert.ok(heap < MAX_GROWTH, `heap grew ${(heap / MB).toFixed(1)} MB`);
+      });
+    });
+  }
+});
