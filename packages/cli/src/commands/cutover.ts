@@ -1,0 +1,143 @@
+import { SwitchyardError } from '@switchyard/core';
+import type { CommandSpec, ParsedArgs } from '../command';
+import type { CommandContext } from '../context';
+import { abortCutover, type CutoverStepOptions, cutover, resumeCutover } from '../cutover/cutover';
+import { CutoverProgress } from '../cutover/progress';
+import { MAINTENANCE_OPTIONS, maintenanceFieldsFromArgs } from '../maintenance-options';
+import { parseDuration, usageError } from '../option-values';
+import { CONVERGENCE_OPTIONS, convergenceTimeout } from './after-write';
+
+/** `switchyard cutover` */
+export const cutoverCommand: CommandSpec = {
+  name: 'cutover',
+  summary: 'move a site to a new server: maintenance, sync, switch, verify, maintenance off — verified and reversible',
+  description: [
+    'Runs the migration recipe as one operation:',
+    '  1. pre-flight: the new target is healthy, every front end applies the state in Redis, Redis',
+    '     is writable, no other cutover is recorded for the site; prints the plan (--dry-run stops here)',
+    '  2. maintenance on (read-only unless --full; --hold makes users wait instead of failing),',
+    '     applied by every front end; waits for in-flight writes to drain',
+    '  3. sync: runs --sync (your database copy), and/or polls --until-ready until it exits 0',
+    '  4. switches the route to --to (compare-and-set) and waits for every front end',
+    '  5. verifies: --verify, else a health check of the new target',
+    '  6. maintenance back to what it was (normally off)',
+    'Every step is journaled in Redis and recorded in the history under one cutover id. A failure',
+    'or Ctrl-C before step 4 restores maintenance and leaves the route alone; after it the route',
+    'goes back to the old target first. If the process dies, `switchyard status` shows the',
+    'unfinished cutover: continue it with --resume, or undo it with --abort.',
+    'Commands run with /bin/sh and get SWITCHYARD_SITE, SWITCHYARD_FROM, SWITCHYARD_TO and',
+    'SWITCHYARD_CUTOVER_ID in their environment.',
+  ].join('\n'),
+  options: {
+    to: { type: 'string', value: '<url>', description: 'the new target, e.g. http://10.0.0.2:3000' },
+    sync: { type: 'string', value: '<command>', description: 'shell command that copies the data; non-zero exit aborts' },
+    'until-ready': { type: 'string', value: '<command>', description: 'shell command polled after the sync until it exits 0' },
+    'ready-timeout': { type: 'string', value: '<duration>', description: 'how long --until-ready may take (default 5m)' },
+    'ready-interval': { type: 'string', value: '<duration>', description: 'pause between --until-ready attempts (default 1s)' },
+    verify: { type: 'string', value: '<command>', description: 'shell command that checks the new target after the switch' },
+    'health-path': { type: 'string', value: '<path>', description: 'path of the health checks of the new target (default /)' },
+    'health-timeout': { type: 'string', value: '<duration>', description: 'how long a health check may take (default 5s)' },
+    force: { type: 'boolean', description: 'skip the health checks of the new target' },
+    full: { type: 'boolean', description: 'full maintenance (refuse reads too) instead of read-only' },
+    ...MAINTENANCE_OPTIONS,
+    'drain-timeout': { type: 'string', value: '<duration>', description: 'how long in-flight writes may take to finish (default 30s)' },
+    timeout: CONVERGENCE_OPTIONS.timeout,
+    'dry-run': { type: 'boolean', description: 'run the pre-flight checks and print the plan, change nothing' },
+    resume: { type: 'boolean', description: 'continue the unfinished cutover of the site' },
+    abort: { type: 'boolean', description: 'undo the unfinished cutover of the site' },
+  },
+  examples: [
+    'switchyard cutover --to http://10.0.0.2:3000 --sync "./copy-db.sh" --hold 5000',
+    'switchyard cutover --site shop --to http://10.0.0.2:3000 --until-ready "./replica-caught-up.sh" --verify "./smoke-test.sh"',
+    'switchyard cutover --to http://10.0.0.2:3000 --dry-run',
+    'switchyard cutover --resume --sync "./copy-db.sh"',
+    'switchyard cutover --abort --site shop',
+  ],
+  async run(context, args) {
+    const modes = ['to', 'resume', 'abort'].filter((name) => args.has(name));
+    if (modes.length !== 1) {
+      throw usageError(
+        modes.length === 0
+          ? 'cutover needs --to <url> (or --resume / --abort for an unfinished one), e.g. switchyard cutover --to http://10.0.0.2:3000'
+          : `use one of --to, --resume and --abort, not ${modes.map((mode) => `--${mode}`).join(' and ')}`,
+      );
+    }
+    const mode = modes[0] as string;
+    const onlyWithTo = ['full', 'dry-run', ...Object.keys(MAINTENANCE_OPTIONS)];
+    const onlyToOrResume = [
+      'sync',
+      'until-ready',
+      'ready-timeout',
+      'ready-interval',
+      'verify',
+      'health-path',
+      'health-timeout',
+      'force',
+      'drain-timeout',
+    ];
+    const misplaced = [...(mode === 'to' ? [] : onlyWithTo), ...(mode === 'abort' ? onlyToOrResume : [])].filter((name) => args.has(name));
+    if (misplaced.length > 0) {
+      throw usageError(
+        `--${misplaced[0]} does not go with --${mode}${mode === 'resume' ? ' (the maintenance state is the journaled one)' : ''}; see switchyard cutover --help`,
+      );
+    }
+    const progress = new CutoverProgress(context);
+    const onInterrupt = () => {
+      if (!context.json) context.note('interrupted: cleaning up… (interrupt again to exit at once, leaving the journal for --abort)');
+    };
+    context.signal.addEventListener('abort', onInterrupt, { once: true });
+    try {
+      if (args.flag('abort')) return await abort(context, progress);
+      const steps = stepOptions(context, args, progress);
+      if (args.flag('resume')) await resumeCutover(steps);
+      else {
+        await cutover({
+          ...steps,
+          to: args.string('to') as string,
+          full: args.flag('full'),
+          maintenance: maintenanceFieldsFromArgs(args, args.flag('full') ? 'on' : 'read-only'),
+          dryRun: args.flag('dry-run'),
+          confirm: async () => context.confirm('Start the cutover?'),
+        });
+      }
+      return 0;
+    } finally {
+      context.signal.removeEventListener('abort', onInterrupt);
+      progress.stop();
+    }
+  },
+};
+
+function stepOptions(context: CommandContext, args: ParsedArgs, progress: CutoverProgress): CutoverStepOptions {
+  const duration = (name: string, fallback: string) => parseDuration(args.string(name) ?? fallback, name);
+  return {
+    store: context.store,
+    site: context.site,
+    convergenceTimeoutMs: convergenceTimeout(args),
+    onEvent: progress.onEvent,
+    signal: context.signal,
+    sync: args.string('sync'),
+    untilReady: args.string('until-ready'),
+    readyTimeoutMs: duration('ready-timeout', '5m'),
+    readyIntervalMs: duration('ready-interval', '1s'),
+    verify: args.string('verify'),
+    healthPath: args.string('health-path'),
+    healthTimeoutMs: duration('health-timeout', '5s'),
+    skipHealthCheck: args.flag('force'),
+    drainTimeoutMs: duration('drain-timeout', '30s'),
+  };
+}
+
+async function abort(context: CommandContext, progress: CutoverProgress): Promise<number> {
+  if (!(await context.confirm(`Undo the unfinished cutover of ${context.site}?`))) {
+    throw new SwitchyardError('ERR_ABORTED', 'abort cancelled; nothing changed');
+  }
+  const report = await abortCutover({
+    store: context.store,
+    site: context.site,
+    onEvent: progress.onEvent,
+  });
+  if (context.json) context.printJson({ type: 'aborted', cutoverId: report.cutoverId, site: report.site, cleanup: report.cleanup });
+  else context.print(context.style.green(`cutover ${report.cutoverId} undone: ${report.cleanup.summary}`));
+  return 0;
+}

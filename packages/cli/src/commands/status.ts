@@ -1,0 +1,106 @@
+import { DEFAULT_SITE, type HistoryEntry, readState } from '@switchyard/core';
+import type { CommandSpec } from '../command';
+import type { CommandContext } from '../context';
+import { type CutoverJournal, readJournal } from '../cutover/journal';
+import { describeAge, describeMaintenance } from '../describe';
+import { formatTable, formatTime } from '../style';
+import { printFronts, summariseFronts } from './fronts';
+
+/** How far back `status` looks for each site's last change. */
+const HISTORY_DEPTH = 1000;
+
+/** `switchyard status` */
+export const statusCommand: CommandSpec = {
+  name: 'status',
+  summary: 'every site (route, maintenance, last change), every live front end, unfinished cutovers',
+  description: [
+    'Shows every site with its route, maintenance state and last recorded change; every live front',
+    'end with the state version it applies and whether it has converged; and, first and loudly,',
+    'any unfinished cutover (running now, or interrupted and waiting for --resume or --abort).',
+  ].join('\n'),
+  examples: ['switchyard status', 'switchyard status --json', 'switchyard status --redis rediss://:secret@redis.internal:6380'],
+  async run(context) {
+    const { store } = context;
+    const [state, reports, history] = await Promise.all([readState(store), store.listFronts(), store.history(HISTORY_DEPTH)]);
+    const siteNames = new Set([...state.sites.map((site) => site.site), DEFAULT_SITE, context.site]);
+    const cutovers = (await Promise.all([...siteNames].map((site) => readJournal(store, site)))).filter(
+      (journal): journal is CutoverJournal => journal !== null,
+    );
+    const lastChange = new Map<string, HistoryEntry>();
+    for (const entry of history) if (!lastChange.has(entry.site)) lastChange.set(entry.site, entry);
+    const fronts = summariseFronts(reports, state);
+    if (context.json) {
+      context.printJson({
+        store: store.description,
+        version: state.version,
+        digest: state.digest,
+        cutovers,
+        sites: state.sites.map((site) => ({
+          site: site.site,
+          route: site.raw.route,
+          maintenance: site.maintenance ?? null,
+          errors: site.errors.map((error) => ({ code: error.code, message: error.message })),
+          lastChange: lastChange.get(site.site) ?? null,
+        })),
+        fronts,
+      });
+      return 0;
+    }
+    const { style } = context;
+    context.print(style.dim(`${store.description} · state version ${state.version} · digest ${state.digest}`));
+    for (const journal of cutovers) printCutover(context, journal);
+    context.print();
+    if (state.sites.length === 0) context.print('no sites yet; add one with switchyard route set <url> --site <site>');
+    else {
+      const rows = state.sites.map((site) => {
+        const change = lastChange.get(site.site);
+        return [
+          site.site,
+          site.raw.route ?? style.yellow('(none)'),
+          site.maintenance ? style.yellow(describeMaintenance(site.maintenance)) : style.green('off'),
+          change
+            ? `${change.action} by ${change.actor} ${describeAge(change.time)}${change.cutoverId ? ` (${change.cutoverId})` : ''}`
+            : style.dim('—'),
+        ];
+      });
+      for (const line of formatTable([['SITE', 'ROUTE', 'MAINTENANCE', 'LAST CHANGE'].map(style.bold), ...rows])) context.print(line);
+      for (const site of state.sites)
+        for (const error of site.errors) context.print(style.red(`! ${site.site}: ${error.message} (ignored by front ends)`));
+    }
+    context.print();
+    const converged = fronts.filter((front) => front.converged).length;
+    if (fronts.length === 0) context.print(style.yellow('no live front ends'));
+    else {
+      const all = converged === fronts.length;
+      context.print(
+        style.bold(
+          `FRONT ENDS: ${fronts.length} live, ${all ? style.green('all converged') : style.yellow(`${fronts.length - converged} not converged`)}`,
+        ),
+      );
+      printFronts(context, fronts);
+    }
+    return 0;
+  },
+};
+
+function printCutover(context: CommandContext, journal: CutoverJournal): void {
+  const { style } = context;
+  const siteOption = journal.site === DEFAULT_SITE ? '' : ` --site ${journal.site}`;
+  context.print(
+    style.red(
+      style.bold(
+        `⚠ UNFINISHED CUTOVER ${journal.id} of ${journal.site}: at step ${journal.step}, ${journal.from ?? '(none)'} → ${journal.to}`,
+      ),
+    ),
+  );
+  context.print(
+    style.red(
+      `  started ${formatTime(journal.startedAt)} by ${journal.by} (pid ${journal.pid} on ${journal.host}); maintenance before it: ${journal.previousMaintenance === null ? 'off' : 'on'}`,
+    ),
+  );
+  context.print(
+    style.red(
+      `  if that process is gone: switchyard cutover --resume${siteOption} (finish it) or switchyard cutover --abort${siteOption} (undo it)`,
+    ),
+  );
+}

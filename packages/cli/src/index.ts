@@ -1,0 +1,33 @@
+export { type CommandSpec, type OptionSpec, ParsedArgs, type PositionalSpec } from './command';
+export type { CliIO, GlobalOptions, OutputStream } from './context';
+export {
+  type FrontWaitOptions,
+  type FrontWaitResult,
+  waitForConvergence,
+  waitForDrain,
+  waitForSameState,
+} from './convergence';
+export {
+  abortCutover,
+  type CutoverAbortReport,
+  type CutoverBaseOptions,
+  type CutoverOptions,
+  type CutoverStepOptions,
+  cutover,
+  resumeCutover,
+} from './cutover/cutover';
+export { CutoverError } from './cutover/cutover-error';
+export type {
+  CutoverCleanup,
+  CutoverEvent,
+  CutoverEventError,
+  CutoverPlan,
+  CutoverReport,
+  CutoverStepReport,
+} from './cutover/events';
+export { CUTOVER_STEPS, type CutoverJournal, type CutoverStep, readJournal } from './cutover/journal';
+export type { CutoverReadiness, CutoverTask, CutoverTaskContext } from './cutover/tasks';
+export { checkHealth, type HealthCheckOptions, type HealthCheckResult } from './health-check';
+export { COMMANDS, EXIT, main } from './main';
+export { type ApplyRollbackOptions, applyRollback, planRollback, type RollbackChange, type RollbackPlan } from './rollback';
+export { runShellCommand, type ShellCommandOptions, type ShellCommandResult } from './shell-command';

@@ -1,0 +1,132 @@
+import { isSwitchyardError, type SwitchyardErrorCode } from '@switchyard/core';
+import { type CommandSpec, commandHelp, GLOBAL_OPTIONS, locateCommand, parseCommandArgs } from './command';
+import { cutoverCommand } from './commands/cutover';
+import { frontsCommand } from './commands/fronts';
+import { historyCommand } from './commands/history';
+import { maintenanceOffCommand, maintenanceOnCommand, maintenanceStatusCommand } from './commands/maintenance';
+import { rollbackCommand } from './commands/rollback';
+import { routeGetCommand, routeListCommand, routeSetCommand } from './commands/route';
+import { serveCommand } from './commands/serve';
+import { statusCommand } from './commands/status';
+import { watchCommand } from './commands/watch';
+import { type CliIO, CommandContext, DEFAULT_REDIS_URL } from './context';
+import { usageError } from './option-values';
+
+/** Every command, in the order --help lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  statusCommand,
+  routeSetCommand,
+  routeGetCommand,
+  routeListCommand,
+  maintenanceOnCommand,
+  maintenanceOffCommand,
+  maintenanceStatusCommand,
+  cutoverCommand,
+  historyCommand,
+  rollbackCommand,
+  frontsCommand,
+  watchCommand,
+  serveCommand,
+];
+
+/** Exit codes of the `switchyard` command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Codes that mean the command line itself is wrong: exit 2. */
+const USAGE_CODES: ReadonlySet<SwitchyardErrorCode> = new Set([
+  'ERR_USAGE',
+  'ERR_INVALID_ROUTE',
+  'ERR_INVALID_SITE',
+  'ERR_INVALID_OPTION',
+  'ERR_INVALID_MAINTENANCE',
+  'ERR_INVALID_STORE_URL',
+]);
+
+/**
+ * Runs the `switchyard` command line (`argv` without node and the script) and resolves to the
+ * exit code: 0 ok, 1 failed, 2 bad usage. Errors are printed as one line on stderr (and as
+ * `{"error":{code,message}}` on stdout with --json); nothing is thrown.
+ */
+export async function main(argv: readonly string[], io: CliIO = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const wantsJson = argv.includes('--json');
+  let context: CommandContext | undefined;
+  try {
+    const groups = new Set(COMMANDS.filter((spec) => spec.name.includes(' ')).map((spec) => spec.name.split(' ')[0] as string));
+    const located = locateCommand(argv, (word) => groups.has(word));
+    const words = located.words[0] === 'help' ? [...located.rest.filter((arg) => !arg.startsWith('-')), ''] : located.words;
+    const name = words.join(' ').trim();
+    const spec = COMMANDS.find((command) => command.name === name);
+    if (!spec) {
+      if (name === '' && (argv.includes('--help') || argv.includes('-h') || located.words[0] === 'help')) {
+        stdout.write(overview());
+        return EXIT.ok;
+      }
+      if (groups.has(name)) {
+        if (argv.includes('--help') || argv.includes('-h') || located.words[0] === 'help') {
+          stdout.write(overview(name));
+          return EXIT.ok;
+        }
+        throw usageError(
+          `${name} needs a sub-command: ${subcommands(name).join(', ')}; e.g. switchyard ${name} ${subcommands(name)[0]} --help`,
+        );
+      }
+      if (name === '') throw usageError('no command given; run switchyard --help for the list');
+      throw usageError(`unknown command ${JSON.stringify(name)}; run switchyard --help for the list`);
+    }
+    if (located.words[0] === 'help') {
+      stdout.write(commandHelp(spec));
+      return EXIT.ok;
+    }
+    const args = parseCommandArgs(spec, located.rest);
+    if (args.flag('help')) {
+      stdout.write(commandHelp(spec));
+      return EXIT.ok;
+    }
+    const env = io.env ?? process.env;
+    context = new CommandContext(io, {
+      redis: args.string('redis') ?? (env.SWITCHYARD_REDIS_URL || DEFAULT_REDIS_URL),
+      prefix: args.string('prefix'),
+      site: args.string('site') ?? '',
+      siteGiven: args.has('site'),
+      json: args.flag('json'),
+      yes: args.flag('yes'),
+    });
+    return (await spec.run(context, args)) ?? EXIT.ok;
+  } catch (error) {
+    const code = isSwitchyardError(error) ? error.code : undefined;
+    const message = ((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' ');
+    stderr.write(`switchyard: ${message}\n`);
+    if (wantsJson) stdout.write(`${JSON.stringify({ error: { code: code ?? 'ERR_UNEXPECTED', message } })}\n`);
+    return code && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed;
+  } finally {
+    await context?.close().catch(() => undefined);
+  }
+}
+
+function subcommands(group: string): string[] {
+  return COMMANDS.filter((spec) => spec.name.startsWith(`${group} `)).map((spec) => spec.name.slice(group.length + 1));
+}
+
+function overview(group?: string): string {
+  const listed = COMMANDS.filter((spec) => group === undefined || spec.name.startsWith(`${group} `));
+  const width = Math.max(...listed.map((spec) => spec.name.length));
+  const globals = Object.entries(GLOBAL_OPTIONS).map(
+    ([name, option]) =>
+      `  ${`${'short' in option ? `-${option.short}, ` : ''}--${name}${'value' in option ? ` ${option.value}` : ''}`.padEnd(22)}  ${option.description}`,
+  );
+  return [
+    `Usage: switchyard ${group ?? '<command>'} ${group ? '<sub-command> ' : ''}[options]`,
+    '',
+    group ? `Sub-commands of ${group}:` : 'Moves live traffic between servers through Redis-held routes and maintenance state.',
+    ...(group ? [] : ['', 'Commands:']),
+    ...listed.map((spec) => `  ${spec.name.padEnd(width)}  ${spec.summary}`),
+    '',
+    'Global options:',
+    ...globals,
+    '',
+    'Exit codes: 0 ok, 1 failed, 2 bad usage. Run switchyard <command> --help for options and examples.',
+    '',
+  ].join('\n');
+}
