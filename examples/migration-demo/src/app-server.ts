@@ -39,7 +39,7 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Starts a small guestbook on 127.0.0.1 and a free port: `GET /notes` (latest), `GET /notes/:id`,
- * `POST /notes` with `{ id, text }` answering 201 only after the row is committed, `GET /health`.
+ * `POST /notes` with `{ id, text }` answering 201 only after the row is committed, and `GET /` (health).
  */
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const { name, writeDelayMs = 0 } = options;
@@ -48,7 +48,8 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://app').pathname;
-    if (req.method === 'GET' && path === '/health') return send(res, 200, { server: name, notes: db.countNotes() });
+    // A cutover health-checks the new server with `GET /` by default.
+    if (req.method === 'GET' && path === '/') return send(res, 200, { server: name, notes: db.countNotes() });
     if (req.method === 'GET' && path === '/notes') return send(res, 200, { server: name, notes: db.latestNotes(10) });
     const match = /^\/notes\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && match) {

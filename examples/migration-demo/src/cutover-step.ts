@@ -1,0 +1,175 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type CutoverEvent, type CutoverStepReport, cutover } from '@switchyard/cli';
+import type { Store } from '@switchyard/core';
+import { copyDatabase } from './guestbook-db';
+
+/** Options of runCutover. */
+export interface CutoverRunOptions {
+  /** `memory`: cutover() in this process; `redis`: the switchyard CLI as a child process. */
+  mode: 'memory' | 'redis';
+  /** The store the front end watches (memory mode runs the cutover against it). */
+  store: Store;
+  /** The Redis the CLI connects to (redis mode). */
+  redisUrl: string | undefined;
+  site: string;
+  /** The new app server. */
+  to: string;
+  /** Hold for refused writes (ms); 0 refuses them at once. */
+  holdMs: number;
+  oldDbPath: string;
+  newDbPath: string;
+  /** Gets a few lines of progress. */
+  say: (line: string) => void;
+}
+
+/** How the cutover went, whichever way it ran. */
+export interface CutoverOutcome {
+  readonly ok: boolean;
+  /** Why it failed. */
+  readonly error?: string;
+  /** The finished steps with their durations. */
+  readonly steps: readonly CutoverStepReport[];
+  /** From maintenance on to maintenance off applied everywhere, as the cutover measured it. */
+  readonly windowMs: number | undefined;
+}
+
+/** The repository root: the CLI runs from there, so the sync command can use short relative paths. */
+const REPO_ROOT = join(__dirname, '..', '..', '..');
+const COPY_DB_SCRIPT = join(__dirname, 'copy-db.ts');
+const ACTOR = 'migration-demo';
+
+/**
+ * Runs the cutover from the old app server to the new one, whose sync step copies old.db over
+ * new.db: in memory mode by calling cutover() with the copy as a function, in Redis mode by running
+ * `switchyard cutover --sync "node … copy-db.ts old.db new.db"` as a child process.
+ */
+export function runCutover(options: CutoverRunOptions): Promise<CutoverOutcome> {
+  return options.mode === 'redis' ? runCliCutover(options) : runInProcessCutover(options);
+}
+
+async function runInProcessCutover(options: CutoverRunOptions): Promise<CutoverOutcome> {
+  const transcript = new CutoverTranscript(options.say);
+  options.say(`cutover() in process; sync = copyDatabase(old.db, new.db)`);
+  try {
+    await cutover({
+      store: options.store,
+      site: options.site,
+      to: options.to,
+      actor: ACTOR,
+      ...(options.holdMs > 0 ? { hold: options.holdMs } : {}),
+      sync: async (context) => {
+        const { pages } = await copyDatabase(options.oldDbPath, options.newDbPath);
+        context.log(`copied ${pages} pages`);
+      },
+      onEvent: transcript.onEvent,
+    });
+  } catch (error) {
+    transcript.fail((error as Error).message);
+  }
+  return transcript.outcome();
+}
+
+async function runCliCutover(options: CutoverRunOptions): Promise<CutoverOutcome> {
+  const transcript = new CutoverTranscript(options.say);
+  const sync = [process.execPath, '--import', 'tsx', ...[COPY_DB_SCRIPT, options.oldDbPath, options.newDbPath].map(fromRepoRoot)]
+    .map(shellQuote)
+    .join(' ');
+  const args = ['cutover', '--site', options.site, '--to', options.to, '--sync', sync];
+  if (options.holdMs > 0) args.push('--hold', String(options.holdMs));
+  options.say(`switchyard ${args.map(shellQuote).join(' ')}`);
+  // The CLI's own entry point, run the way this process runs (TypeScript sources under `npm run demo`, the build otherwise).
+  const cliEntry = join(dirname(require.resolve('@switchyard/cli')), __filename.endsWith('.ts') ? 'bin.ts' : 'bin.js');
+  const child = spawn(process.execPath, [...process.execArgv, cliEntry, ...args, '--json'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SWITCHYARD_REDIS_URL: options.redisUrl, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // With --json the CLI prints one event per line, and `{"error": …}` when it fails before the first step.
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const parsed = parseLine(line);
+    if (parsed && 'type' in parsed) transcript.onEvent(parsed);
+    else if (parsed && 'error' in parsed) transcript.fail(parsed.error.message);
+  });
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) transcript.fail(stderr.trim().split('\n').pop() || `switchyard exited with ${code}`);
+  return transcript.outcome();
+}
+
+/** Prints a cutover's events as a few short lines and remembers how it ended. */
+class CutoverTranscript {
+  private readonly steps: CutoverStepReport[] = [];
+  private windowMs: number | undefined;
+  private error: string | undefined;
+  private done = false;
+
+  constructor(private readonly say: (line: string) => void) {}
+
+  readonly onEvent = (event: CutoverEvent): void => {
+    switch (event.type) {
+      case 'step-done':
+        this.steps.push({ step: event.step, ms: event.ms, detail: event.detail });
+        this.say(`✔ ${event.step.padEnd(11)} ${`${event.ms} ms`.padStart(8)}  ${event.detail}`);
+        break;
+      case 'step-failed':
+        this.say(`✖ ${event.step.padEnd(11)} ${`${event.ms} ms`.padStart(8)}  ${event.error.message}`);
+        break;
+      case 'output':
+        this.say(`  ${event.step} │ ${event.line}`);
+        break;
+      case 'cleanup':
+        this.say(`↩ ${event.detail}`);
+        break;
+      case 'done':
+        this.done = true;
+        this.windowMs = event.report.maintenanceWindowMs ?? undefined;
+        this.say(`maintenance window ${this.windowMs} ms (cutover total ${event.report.totalMs} ms)`);
+        break;
+      case 'failed':
+        this.windowMs = event.maintenanceWindowMs ?? undefined;
+        this.fail(event.error.message);
+        break;
+    }
+  };
+
+  /** Records a failure (the first reason wins: later ones are usually its echo). */
+  fail(message: string): void {
+    this.error ??= message;
+  }
+
+  outcome(): CutoverOutcome {
+    const ok = this.done && this.error === undefined;
+    return {
+      ok,
+      ...(ok ? {} : { error: this.error ?? 'the cutover did not report an outcome' }),
+      steps: this.steps,
+      windowMs: this.windowMs,
+    };
+  }
+}
+
+function parseLine(line: string): CutoverEvent | { error: { message: string } } | undefined {
+  try {
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null ? (value as CutoverEvent | { error: { message: string } }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A path relative to the repository root when it is inside it (shorter to read in the printed command). */
+function fromRepoRoot(path: string): string {
+  const inside = relative(REPO_ROOT, path);
+  return inside.startsWith('..') ? path : inside;
+}
+
+/** Quotes a word for /bin/sh when it needs it. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
