@@ -35,7 +35,8 @@ export class ProxyEngine {
   private readonly routes = new WeakMap<IncomingMessage, ProxyRoute>();
   /** Targets whose last exchange failed: the first failure of an outage is a warning, repeats are debug. */
   private readonly failingTargets = new Set<string>();
-  private readonly upgradedSockets = new WeakSet<Duplex>();
+  /** Client sockets of open WebSocket tunnels, closed by close(). */
+  private readonly tunnels = new Set<Duplex>();
   private readonly attachedServers = new Set<Server>();
 
   constructor(options: ProxyOptions) {
@@ -129,7 +130,7 @@ export class ProxyEngine {
     this.httpProxy.ws(req, socket, head, options, (error: Error) => {
       if (socket.destroyed) return;
       const failure = this.noteFailure(req, error);
-      if (this.upgradedSockets.has(socket)) socket.destroy();
+      if (this.tunnels.has(socket)) socket.destroy();
       else refuseUpgrade(socket, failureStatus(failure));
     });
   };
@@ -141,10 +142,14 @@ export class ProxyEngine {
     server.on('upgrade', this.upgrade);
   }
 
-  /** Detaches from servers and closes the upstream sockets; call it after the server stopped accepting requests. */
+  /**
+   * Detaches from servers, closes open WebSocket tunnels and the upstream sockets (with any exchange
+   * still running on them); call it once the server stopped accepting requests and they drained.
+   */
   close(): void {
     for (const server of this.attachedServers) server.off('upgrade', this.upgrade);
     this.attachedServers.clear();
+    for (const socket of this.tunnels) socket.destroy();
     this.agents.destroy();
   }
 
@@ -153,9 +158,12 @@ export class ProxyEngine {
     const abandon = () => proxyReq.destroy();
     socket.once('close', abandon);
     proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
-      this.upgradedSockets.add(socket);
+      this.tunnels.add(socket);
       socket.off('close', abandon);
-      socket.once('close', () => upstream.destroy());
+      socket.once('close', () => {
+        this.tunnels.delete(socket);
+        upstream.destroy();
+      });
       upstream.once('close', () => socket.destroy());
     });
   };

@@ -12,7 +12,11 @@ export interface ProxyHandler {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends the server's WebSocket upgrades through the proxy (`server.on('upgrade', proxy.upgrade)`). */
   attach(server: Server): void;
-  /** Detaches from servers and closes the upstream sockets; call it after `server.close()`. */
+  /**
+   * Detaches from servers, closes open WebSocket tunnels and the pooled upstream sockets (cutting any
+   * exchange still running): call it on shutdown once `server.close()` stopped new requests and the
+   * front end's `stats.inFlight` drained.
+   */
   close(): void;
 }
 

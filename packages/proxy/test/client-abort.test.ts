@@ -1,42 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { type ClientRequest, request as httpRequest, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, type Store, silentLogger } from '@switchyard/core';
 import { WebSocket, WebSocketServer } from 'ws';
+import { startExampleFront } from '../../../test/support/front-process';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
 import { request } from './helpers/http-client';
 import { startUpstream, type Upstream } from './helpers/upstream';
-
-const FIXTURE = join(__dirname, 'fixtures', 'front-process.ts');
-
-/** A front end in a child process, with everything it writes to stderr. */
-interface FrontProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  stderr(): string;
-}
-
-async function spawnFront(kind: 'koa' | 'express', redisUrl: string): Promise<FrontProcess> {
-  const child = spawn(process.execPath, ['--conditions=switchyard-source', '--import', 'tsx', FIXTURE, kind], {
-    // The default log level: the test runner silences logs, a real front end does not.
-    env: { ...process.env, SWITCHYARD_REDIS_URL: redisUrl, SWITCHYARD_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  const port = await waitFor(() => /listening (\d+)/.exec(stdout)?.[1], { timeoutMs: 20_000, what: `the ${kind} front end to listen` });
-  return { child, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
-}
 
 /** Starts a request and destroys it as soon as `ready` says the exchange is under way. */
 async function abortWhen(start: () => ClientRequest, ready: () => boolean): Promise<void> {
@@ -90,9 +61,10 @@ describe('client aborts leave a front end silent and serving', () => {
     await redis.stop();
   });
 
-  for (const kind of ['koa', 'express'] as const) {
+  // The example front ends, run as operators run them: default log level, Koa without an error listener.
+  for (const kind of ['koa-front', 'express-front'] as const) {
     test(`${kind}: aborted downloads, uploads, waits and WebSockets print nothing; counters drain; it still serves`, async () => {
-      const front = await spawnFront(kind, redis.url);
+      const front = await startExampleFront(kind, { SWITCHYARD_REDIS_URL: redis.url });
       try {
         assert.equal((await request(`${front.url}/`)).body, 'ok');
         for (let round = 0; round < 3; round += 1) {
@@ -135,10 +107,7 @@ describe('client aborts leave a front end silent and serving', () => {
           },
           { what: 'the heartbeat to show nothing in flight', timeoutMs: 10_000 },
         );
-        const exited = once(front.child, 'exit');
-        front.child.kill('SIGTERM');
-        const [code] = await exited;
-        assert.equal(code, 0, 'graceful shutdown');
+        assert.equal(await front.stop(), 0, 'graceful shutdown');
         assert.equal(front.stderr(), '', 'nothing printed to stderr');
       } finally {
         if (front.child.exitCode === null) front.child.kill('SIGKILL');

@@ -131,6 +131,17 @@ describe('WebSockets through the proxy', () => {
         await closed;
       });
 
+      test('close() ends open tunnels, so the server can stop', async () => {
+        await flipTo(a);
+        const own = await startFront(kind, { frontEnd });
+        const socket = await connect(`${own.wsUrl}/chat`);
+        assert.equal(await exchange(socket, 'bye'), 'A:bye');
+        const closed = waitForEvent(socket, 'close');
+        await own.close();
+        await closed;
+        await waitFor(() => a.open.size === 0, { what: 'the upstream socket to close' });
+      });
+
       test('no site or a dead upstream: the handshake fails with a 502, the front end lives on', async () => {
         assert.match(await refusal(`${front.wsUrl}/nowhere/chat`), /Unexpected server response: 502/);
         assert.match(await refusal(`${front.wsUrl}/dead/chat`), /Unexpected server response: 502/);

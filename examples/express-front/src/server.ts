@@ -1,0 +1,50 @@
+// An Express front end: maintenance first, then the proxy to wherever Redis says the site lives now.
+// PORT (default 8080), HOST (default 127.0.0.1; 0.0.0.0 to serve other machines), SWITCHYARD_REDIS_URL
+// (default redis://127.0.0.1:6379). Flip it with `redis-cli SET switchyard:route:default <url>`.
+import { once } from 'node:events';
+import { createFrontEnd } from '@switchyard/core';
+import { expressMaintenance } from '@switchyard/maintenance';
+import { expressProxy } from '@switchyard/proxy';
+import express from 'express';
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 8080);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379' });
+
+  const maintenance = expressMaintenance({ frontEnd });
+  const proxy = expressProxy({ frontEnd });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(maintenance); // 503 pages, read-only, held writes
+  app.use(proxy); // everything else, to the site's current server
+  // A body parser would go after the proxy: the proxy streams the raw request body.
+
+  const server = app.listen(port, host);
+  proxy.attach(server); // WebSockets
+  await once(server, 'listening');
+  console.log(`express front end on http://${host}:${port}, routes from ${frontEnd.store.description}`);
+
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => void frontEnd.close());
+    maintenance.handler.close(); // answers the requests it holds
+    // Proxied requests may finish (up to 10 s); then WebSockets, idle connections and upstream sockets close.
+    const deadline = Date.now() + 10_000;
+    const drain = setInterval(() => {
+      if (frontEnd.stats.inFlight > 0 && Date.now() < deadline) return;
+      clearInterval(drain);
+      proxy.close();
+      server.closeAllConnections();
+    }, 50);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
