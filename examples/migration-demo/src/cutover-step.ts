@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { dirname, join, relative } from 'node:path';
+import { dirname, extname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CutoverEvent, type CutoverStepReport, cutover } from '@switchyard/cli';
 import type { Store } from '@switchyard/core';
@@ -79,10 +79,14 @@ async function runCliCutover(options: CutoverRunOptions): Promise<CutoverOutcome
     .join(' ');
   const args = ['cutover', '--site', options.site, '--to', options.to, '--sync', sync];
   if (options.holdMs > 0) args.push('--hold', String(options.holdMs));
+  // --json: one event per line, which the transcript prints the same way as in process.
+  args.push('--json');
   options.say(`switchyard ${args.map(shellQuote).join(' ')}`);
-  // The CLI's own entry point, run the way this process runs (TypeScript sources under `npm run demo`, the build otherwise).
-  const cliEntry = join(dirname(require.resolve('@switchyard/cli')), __filename.endsWith('.ts') ? 'bin.ts' : 'bin.js');
-  const child = spawn(process.execPath, [...process.execArgv, cliEntry, ...args, '--json'], {
+  // The binary's entry point next to the CLI module this process loads: src/bin.ts under the
+  // switchyard-source condition (`npm run demo`), else the build's dist/bin.js.
+  const cliModule = require.resolve('@switchyard/cli');
+  const cliEntry = join(dirname(cliModule), `bin${extname(cliModule)}`);
+  const child = spawn(process.execPath, [...process.execArgv, cliEntry, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, SWITCHYARD_REDIS_URL: options.redisUrl, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +95,7 @@ async function runCliCutover(options: CutoverRunOptions): Promise<CutoverOutcome
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  // With --json the CLI prints one event per line, and `{"error": …}` when it fails before the first step.
+  // Besides events, the CLI prints `{"error": …}` when it fails before the first step.
   createInterface({ input: child.stdout }).on('line', (line) => {
     const parsed = parseLine(line);
     if (parsed && 'type' in parsed) transcript.onEvent(parsed);

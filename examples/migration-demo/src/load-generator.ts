@@ -81,7 +81,7 @@ export class LoadGenerator {
     return countByServer(this.acknowledged);
   }
 
-  /** Stops sending, waits for every request in flight to finish, and returns what happened. */
+  /** Stops sending, waits for every request in flight to finish, and returns what happened (again on later calls). */
   async stop(): Promise<LoadResult> {
     clearInterval(this.timer);
     await Promise.all(this.pending);

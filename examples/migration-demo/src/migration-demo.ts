@@ -40,6 +40,8 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
   const newDbPath = join(dataDir, 'new.db');
   const store = createStore(options.redisUrl ?? `memory://migration-demo-${runTag}`, { logger });
   const servers: { close(): Promise<void> }[] = [];
+  let siteCreated = false;
+  let load: LoadGenerator | undefined;
 
   try {
     say(
@@ -49,13 +51,14 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
     );
     const { oldApp, newApp } = await startAppServers({ oldDbPath, newDbPath, writeDelayMs: options.writeDelayMs, logger }, servers);
     await setRoute(store, site, oldApp.url, { actor: ACTOR, action: 'route set (demo start)' });
+    siteCreated = true;
     const front = await startFrontEndServer({ store, site, logger });
     servers.unshift(front);
     say(`  old app server ${oldApp.url}  ${relative(process.cwd(), oldDbPath)} (${SEED_NOTES} notes)`);
     say(`  new app server ${newApp.url}  ${relative(process.cwd(), newDbPath)} (a copy taken before the load)`);
     say(`  front end      ${front.url}  site "${site}" → old`);
 
-    const load = new LoadGenerator({ target: front.url, rate: options.rate });
+    load = new LoadGenerator({ target: front.url, rate: options.rate });
     const loadStarted = performance.now();
     load.start();
     say('');
@@ -93,8 +96,9 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
     printProof(say, summary);
     return summary;
   } finally {
+    await load?.stop();
     await closeAll(servers);
-    if (mode === 'redis') await removeSite(store, site, logger);
+    if (mode === 'redis' && siteCreated) await removeSite(store, site, logger);
     await store.close();
     if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
     else say(`Database files kept in ${relative(process.cwd(), dataDir)}`);

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createStore, readState, silentLogger } from '@switchyard/core';
+import type { DemoSummary } from '../examples/migration-demo/src/demo-summary';
+import { RedisServer } from './support/redis-server';
+
+const root = join(__dirname, '..');
+const demo = join(root, 'examples', 'migration-demo', 'src', 'demo.ts');
+
+interface DemoRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The `--json` line the demo prints last. */
+  readonly summary: DemoSummary;
+}
+
+/** Runs `npm run demo -- <args>` as the root script does, as a child process, and parses its JSON summary. */
+function runDemo(args: readonly string[], env: Record<string, string | undefined>, timeoutMs = 45_000): Promise<DemoRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=switchyard-source', '--import', 'tsx', demo, ...args, '--json'], {
+      cwd: root,
+      env: { ...process.env, SWITCHYARD_REDIS_URL: undefined, SWITCHYARD_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the demo did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        resolve({ code, stdout, stderr, summary: JSON.parse(last) as DemoSummary });
+      } catch {
+        reject(new Error(`no JSON summary line (exit ${code}):\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+/** The bar every run must meet: the cutover worked, and every acknowledged write, from either server, is in new.db. */
+function assertNoWriteLost(run: DemoRun): void {
+  const { summary } = run;
+  assert.equal(summary.cutover.ok, true, `cutover failed: ${summary.cutover.error}\n${run.stdout}${run.stderr}`);
+  assert.equal(summary.writes.lost, 0, `lost writes: ${summary.writes.lostIds.join(', ')}`);
+  assert.ok(summary.writes.acknowledged > 0);
+  assert.equal(summary.writes.present, summary.writes.acknowledged);
+  assert.ok((summary.writes.byServer.old ?? 0) > 0, 'some writes were acknowledged by the old server, before the switch');
+  assert.ok((summary.writes.byServer.new ?? 0) > 0, 'some writes were acknowledged by the new server, after the switch');
+  assert.equal((summary.writes.byServer.old ?? 0) + (summary.writes.byServer.new ?? 0), summary.writes.acknowledged);
+  assert.deepEqual(
+    summary.cutover.steps.map((step) => step.step),
+    ['preflight', 'maintenance', 'drain', 'sync', 'switch', 'verify', 'restore'],
+  );
+  assert.ok(summary.cutover.windowMs !== undefined && summary.cutover.windowMs > 0);
+}
+
+describe('migration demo, in process (memory://)', () => {
+  test('--short: writes held through the window; none lost, none failed, exit 0', async () => {
+    const run = await runDemo(['--short'], {});
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.summary.mode, 'memory');
+    assert.equal(run.summary.ok, true);
+    assertNoWriteLost(run);
+    assert.equal(run.summary.requests.failed, 0, JSON.stringify(run.summary.requests.outcomes));
+    assert.ok(run.summary.requests.reads > 0 && run.summary.requests.writes > 0);
+    assert.match(run.stdout, /PASS: 0 of \d+ acknowledged writes lost, 0 failed requests/);
+  });
+
+  test('--no-hold: writes arriving in the window are refused with 503, none acknowledged is lost, exit 0', async () => {
+    // Enough writes per second that some surely land in a window of a few tens of ms.
+    const run = await runDemo(['--short', '--no-hold', '--rate', '400'], {});
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.summary.holdMs, 0);
+    assertNoWriteLost(run);
+    assert.ok((run.summary.requests.outcomes['503'] ?? 0) > 0, JSON.stringify(run.summary.requests.outcomes));
+    assert.equal(run.summary.requests.failed, run.summary.requests.outcomes['503']);
+  });
+});
+
+describe('migration demo against Redis, cutover by the CLI', () => {
+  let redis: RedisServer;
+
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+
+  after(async () => {
+    await redis.stop();
+  });
+
+  test('--short: the CLI moves the site with no write lost or failed, then the demo removes its site', async () => {
+    const run = await runDemo(['--short'], { SWITCHYARD_REDIS_URL: redis.url });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.summary.mode, 'redis');
+    assertNoWriteLost(run);
+    assert.equal(run.summary.requests.failed, 0, JSON.stringify(run.summary.requests.outcomes));
+    assert.match(run.stdout, /switchyard cutover --site guestbook-\w+ --to http:\/\/127\.0\.0\.1:\d+ --sync /);
+
+    const store = createStore(redis.url, { logger: silentLogger });
+    try {
+      const steps = (await store.history(100)).filter((entry) => entry.site === run.summary.site && entry.cutoverId).reverse();
+      assert.deepEqual(
+        steps.map((entry) => entry.action),
+        ['cutover: maintenance on', 'cutover: switch', 'cutover: maintenance off'],
+      );
+      assert.equal(new Set(steps.map((entry) => entry.cutoverId)).size, 1, 'the steps carry one cutover id');
+      const state = await readState(store);
+      assert.equal(
+        state.sites.find((site) => site.site === run.summary.site),
+        undefined,
+        'the demo site is removed at the end',
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
