@@ -118,6 +118,12 @@ export class ProxyEngine {
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands over upgraded sockets without an error listener; an unhandled one would crash the process.
     socket.on('error', (error) => this.logger.debug({ ...this.describe(req), err: error.message }, 'WebSocket client socket error'));
+    // With an upgrade listener Node hands over every `Upgrade:` request (e.g. curl's h2c); answer them
+    // plainly rather than let http-proxy reset the connection.
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      refuseUpgrade(socket, 400);
+      return;
+    }
     const route = this.route(req);
     if (typeof route === 'string') {
       this.logger.debug({ ...this.describe(req), failure: route }, 'WebSocket refused: no target');
@@ -204,9 +210,9 @@ function hopByHopHeaders(req: IncomingMessage): string[] {
   return [...HOP_BY_HOP, ...listed.filter((name) => name !== '' && name !== 'close' && name !== 'keep-alive')];
 }
 
-const REASONS = { 502: 'Bad Gateway', 504: 'Gateway Timeout' } as const;
+const REASONS = { 400: 'Bad Request', 502: 'Bad Gateway', 504: 'Gateway Timeout' } as const;
 
-function refuseUpgrade(socket: Duplex, status: 502 | 504): void {
+function refuseUpgrade(socket: Duplex, status: keyof typeof REASONS): void {
   if (!socket.writable) {
     socket.destroy();
     return;

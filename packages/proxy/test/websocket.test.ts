@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -56,6 +57,21 @@ async function refusal(url: string): Promise<string> {
   const socket = new WebSocket(url);
   const [error] = (await waitForEvent(socket, 'error', 5000)) as [Error];
   return error.message;
+}
+
+/** Sends raw bytes on a fresh connection; resolves with everything received until the server closes it. */
+function rawExchange(url: URL, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(Number(url.port), url.hostname);
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(text);
+  });
 }
 
 describe('WebSockets through the proxy', () => {
@@ -145,6 +161,11 @@ describe('WebSockets through the proxy', () => {
       test('no site or a dead upstream: the handshake fails with a 502, the front end lives on', async () => {
         assert.match(await refusal(`${front.wsUrl}/nowhere/chat`), /Unexpected server response: 502/);
         assert.match(await refusal(`${front.wsUrl}/dead/chat`), /Unexpected server response: 502/);
+        const h2c = await rawExchange(
+          new URL(front.url),
+          'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n',
+        );
+        assert.match(h2c, /^HTTP\/1.1 400 /, 'other upgrades get a plain answer, not a reset');
         await flipTo(a);
         const socket = await connect(`${front.wsUrl}/chat`);
         assert.equal(await exchange(socket, 'still here'), 'A:still here');
