@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '@switchyard/core';
-import { type GuestbookDb, openGuestbookDb } from './guestbook-db';
+import { openGuestbookDb } from './guestbook-db';
 
 /** Options of startAppServer. */
 export interface AppServerOptions {
@@ -21,10 +21,9 @@ export interface AppServerOptions {
 
 /** A running guestbook app server. */
 export interface AppServer {
-  readonly name: string;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
-  readonly db: GuestbookDb;
+  /** Stops the server and closes its database. */
   close(): Promise<void>;
 }
 
@@ -78,9 +77,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   const { port } = server.address() as AddressInfo;
 
   return {
-    name,
     url: `http://127.0.0.1:${port}`,
-    db,
     async close() {
       const closed = once(server, 'close');
       server.close();

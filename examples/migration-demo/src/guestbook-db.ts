@@ -9,8 +9,6 @@ export interface Note {
 
 /** The guestbook's SQLite database, as one app server uses it. */
 export interface GuestbookDb {
-  /** Where the database file is. */
-  readonly path: string;
   /** Inserts a note and commits; false when a note with this id already exists (a retried write). */
   addNote(id: string, text: string): boolean;
   getNote(id: string): Note | undefined;
@@ -50,7 +48,6 @@ export function openGuestbookDb(path: string): GuestbookDb {
     createdAt: row.created_at,
   });
   return {
-    path,
     addNote: (id, text) => insert.run(id, text, new Date().toISOString()).changes === 1,
     getNote: (id) => {
       const row = byId.get(id);
