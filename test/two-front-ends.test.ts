@@ -1,0 +1,137 @@
+// The foundation's promise, end to end: two real front-end processes (the Koa and the Express
+// examples) on one real Redis; a flip by bare SET or by the CLI reaches both within milliseconds;
+// Redis dying during traffic fails no request; maintenance from one CLI call reaches both.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { request } from '../packages/proxy/test/helpers/http-client';
+import { startEchoUpstream, type Upstream } from '../packages/proxy/test/helpers/upstream';
+import { runCli } from './support/cli';
+import { type FrontProcess, startExampleFront } from './support/front-process';
+import { RedisServer } from './support/redis-server';
+import { waitFor } from './support/wait';
+
+describe('two front-end processes on one Redis', () => {
+  let redis: RedisServer;
+  let blue: Upstream;
+  let green: Upstream;
+  let fronts: FrontProcess[];
+  const upstreamOf = async (front: FrontProcess) => (await request(`${front.url}/whoami`)).headers['x-upstream'];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    blue = await startEchoUpstream('blue');
+    green = await startEchoUpstream('green');
+    await redis.cli.set('switchyard:route:default', blue.url);
+    fronts = await Promise.all(
+      (['koa-front', 'express-front'] as const).map((name) => startExampleFront(name, { SWITCHYARD_REDIS_URL: redis.url })),
+    );
+    for (const front of fronts) assert.equal(await upstreamOf(front), 'blue');
+  });
+
+  after(async () => {
+    await Promise.all(fronts.map((front) => front.stop()));
+    await Promise.all([blue.close(), green.close()]);
+    await redis.stop();
+  });
+
+  test('a bare redis-cli SET reaches both front ends within milliseconds', async (t) => {
+    const latencies: number[] = [];
+    for (let flip = 0; flip < 20; flip += 1) {
+      const next = flip % 2 === 0 ? green : blue;
+      const name = flip % 2 === 0 ? 'green' : 'blue';
+      const sentAt = performance.now();
+      await redis.cli.set('switchyard:route:default', next.url);
+      await Promise.all(
+        fronts.map((front) => waitFor(async () => (await upstreamOf(front)) === name, { intervalMs: 0, what: `flip to ${name}` })),
+      );
+      latencies.push(performance.now() - sentAt);
+    }
+    latencies.sort((a, b) => a - b);
+    const median = latencies[Math.floor(latencies.length / 2)]!;
+    const worst = latencies[latencies.length - 1]!;
+    t.diagnostic(
+      `flip seen by both front ends (SET → response from the new upstream): median ${median.toFixed(1)} ms, worst ${worst.toFixed(1)} ms`,
+    );
+    // Generous on a loaded 2-core machine; the bench reports the real figures.
+    assert.ok(worst < 1000, `worst flip took ${worst} ms`);
+  });
+
+  test('the CLI flips both and waits for them to converge', async () => {
+    await redis.cli.set('switchyard:route:default', blue.url);
+    const result = await runCli(['route', 'set', green.url, '--json'], { SWITCHYARD_REDIS_URL: redis.url });
+    assert.equal(result.code, 0, result.stderr);
+    for (const front of fronts) assert.equal(await upstreamOf(front), 'green', 'converged before the CLI returned');
+  });
+
+  test('a malformed value is ignored by both; the last good route stays in force', async () => {
+    const reports = (front: FrontProcess) => front.stderr().match(/ignoring malformed value/g)?.length ?? 0;
+    for (const [index, bad] of ['definitely not a url', 'tcp://10.0.0.9:5432'].entries()) {
+      await redis.cli.set('switchyard:route:default', bad);
+      await Promise.all(fronts.map((front) => waitFor(() => reports(front) === index + 1, { what: `${bad} reported once` })));
+      for (const front of fronts) assert.equal(await upstreamOf(front), 'green');
+    }
+    const result = await runCli(['status', '--json'], { SWITCHYARD_REDIS_URL: redis.url });
+    assert.equal(result.code, 0, result.stderr);
+    await redis.cli.set('switchyard:route:default', green.url);
+  });
+
+  test('Redis killed during traffic: zero failed requests; restarted: the next flip is seen', async () => {
+    let failures = 0;
+    let served = 0;
+    let running = true;
+    const loops = fronts.flatMap((front) =>
+      [0, 1].map(async () => {
+        while (running) {
+          const response = await request(`${front.url}/traffic`).catch(() => undefined);
+          // After the restart the route flips to blue; either upstream is a success.
+          if (response?.status === 200) served += 1;
+          else failures += 1;
+        }
+      }),
+    );
+    await waitFor(() => served > 50, { what: 'traffic before the outage' });
+    await redis.kill();
+    const servedAtKill = served;
+    await waitFor(() => served > servedAtKill + 200, { timeoutMs: 20_000, what: 'traffic during the outage' });
+    await redis.restart();
+    await redis.cli.set('switchyard:route:default', blue.url);
+    await Promise.all(
+      fronts.map((front) => waitFor(async () => (await upstreamOf(front)) === 'blue', { timeoutMs: 15_000, what: 'flip after restart' })),
+    );
+    running = false;
+    await Promise.all(loops);
+    assert.equal(failures, 0, `${failures} requests failed`);
+    for (const front of fronts) {
+      const lines = front.stderr().split('\n').filter(Boolean);
+      assert.equal(lines.filter((line) => line.includes('store unreachable')).length, 1, 'the outage is logged once');
+      assert.equal(lines.filter((line) => line.includes('reachable again')).length, 1, 'the recovery is logged once');
+    }
+  });
+
+  test('maintenance from one CLI call reaches both front ends, and leaves them', async () => {
+    const on = await runCli(['maintenance', 'on', '--message', 'Moving to a new server', '--retry-after', '60'], {
+      SWITCHYARD_REDIS_URL: redis.url,
+    });
+    assert.equal(on.code, 0, on.stderr);
+    for (const front of fronts) {
+      const response = await request(`${front.url}/page`);
+      assert.equal(response.status, 503);
+      assert.equal(response.headers['retry-after'], '60');
+      assert.match(response.body, /Moving to a new server/);
+    }
+    const off = await runCli(['maintenance', 'off'], { SWITCHYARD_REDIS_URL: redis.url });
+    assert.equal(off.code, 0, off.stderr);
+    for (const front of fronts) assert.equal((await request(`${front.url}/page`)).status, 200);
+  });
+
+  test('nothing on stderr but the reported outage and bad values, and a clean exit on SIGTERM', async () => {
+    for (const front of fronts) {
+      const noise = front
+        .stderr()
+        .split('\n')
+        .filter((line) => line && !/store unreachable|reachable again|ignoring malformed value/.test(line));
+      assert.deepEqual(noise, []);
+      assert.equal(await front.stop(), 0);
+    }
+  });
+});
