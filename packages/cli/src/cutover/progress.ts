@@ -27,7 +27,8 @@ export class CutoverProgress {
         break;
       case 'step-start':
         if (this.animated) this.spin(event.step);
-        else this.print(style.dim(`… ${event.step}`));
+        // Pre-flight starts before the plan exists; its result line follows the plan.
+        else if (event.step !== 'preflight') this.print(style.dim(`… ${event.step}`));
         break;
       case 'step-done':
         this.stopSpinner();
