@@ -62,6 +62,7 @@ async function throughput(redis: RedisServer): Promise<void> {
   const scenarios: Record<string, Started> = {
     'direct (no proxy)': upstream,
     'http-proxy + keep-alive (baseline)': await start('front.ts', ['http-proxy', target]),
+    'switchyard plain http, memory store': await start('front.ts', ['http', target]),
     'switchyard express, memory store': await start('front.ts', ['express', target]),
     'switchyard koa, memory store': await start('front.ts', ['koa', target]),
     'switchyard koa, redis store': await start('front.ts', ['koa', target], { SWITCHYARD_REDIS_URL: redis.url }),

@@ -1,13 +1,14 @@
 // A front end under benchmark. Modes:
 //   http-proxy  bare http-proxy with a keep-alive agent and a fixed target (the baseline)
-//   express     Express + Switchyard maintenance + proxy (target read from the watcher)
+//   http        plain node:http + Switchyard proxy (target read from the watcher)
+//   express     Express + Switchyard maintenance + proxy
 //   koa         Koa + Switchyard maintenance + proxy
 // Store from SWITCHYARD_REDIS_URL (default memory://). Prints {"port"} when listening; sends
 // {"type":"change","target","at"} over IPC whenever the watcher applies a new route.
 import { Agent, createServer } from 'node:http';
 import { createFrontEnd, setRoute } from '@switchyard/core';
 import { expressMaintenance, koaMaintenance } from '@switchyard/maintenance';
-import { expressProxy, koaProxy } from '@switchyard/proxy';
+import { createProxyHandler, expressProxy, koaProxy } from '@switchyard/proxy';
 import express from 'express';
 import httpProxy from 'http-proxy';
 import Koa from 'koa';
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
   const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'memory://bench' });
   if (target) await setRoute(frontEnd.store, 'default', target);
   frontEnd.watcher.on('change', (_site, state) => process.send?.({ type: 'change', target: state?.route?.target, at: Date.now() }));
-  if (mode === 'express') {
+  if (mode === 'http') {
+    announce(createServer(createProxyHandler({ frontEnd }).handle));
+  } else if (mode === 'express') {
     const app = express();
     app.use(expressMaintenance({ frontEnd }));
     app.use(expressProxy({ frontEnd }));
