@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { RedisServer } from '../../../test/support/redis-server';
+import { waitFor } from '../../../test/support/wait';
+import type { CutoverEvent, CutoverJournal } from '../src/index';
+import { type AppServer, startAppServer } from './helpers/app-server';
+import { startCli } from './helpers/cli-process';
+import { type FrontEndProcess, startFrontEndProcess } from './helpers/front-ends';
+import { runMain } from './helpers/in-process';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('interrupted cutovers', () => {
+  let redis: RedisServer;
+  let oldApp: AppServer;
+  let newApp: AppServer;
+  let front: FrontEndProcess;
+  let dir: string;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    [oldApp, newApp] = await Promise.all([startAppServer('old'), startAppServer('new')]);
+    front = await startFrontEndProcess(redis.url);
+    dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+  });
+
+  beforeEach(async () => {
+    await redis.cli.set('switchyard:route:default', oldApp.url);
+  });
+
+  after(async () => {
+    await front.stop();
+    await Promise.all([oldApp.close(), newApp.close()]);
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts a cutover whose sync prints "copying" and sleeps; resolves with the process and the sync's pid once it copies. */
+  async function cutoverStuckInSync(name: string) {
+    const pidFile = join(dir, `${name}.pid`);
+    const cli = startCli(['cutover', '--to', newApp.url, '--sync', `echo $$ > ${pidFile}; echo copying; sleep 60`], {
+      SWITCHYARD_REDIS_URL: redis.url,
+    });
+    await cli.waitForOutput(/sync │ copying/);
+    return { cli, syncPid: Number(readFileSync(pidFile, 'utf8')) };
+  }
+
+  /** A process that died without cleaning up (SIGKILL, a crashed host): its sync keeps running until killed. */
+  async function killedInSync(name: string): Promise<void> {
+    const { cli, syncPid } = await cutoverStuckInSync(name);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    process.kill(-syncPid, 'SIGKILL');
+    await waitFor(() => !isRunning(syncPid), { what: 'the orphaned sync to die' });
+  }
+
+  test('SIGINT mid-sync: the sync is killed, maintenance lifted, route untouched, journal cleared, exit 1', async () => {
+    const { cli, syncPid } = await cutoverStuckInSync('sigint');
+    assert.ok(isRunning(syncPid));
+    assert.ok(await redis.cli.get('switchyard:maintenance:default'), 'in maintenance while syncing');
+    cli.child.kill('SIGINT');
+    const run = await cli.exited;
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /interrupted: cleaning up/);
+    assert.match(
+      run.stderr,
+      /\nswitchyard: cutover of default interrupted at sync: interrupted by SIGINT; route untouched \(http:\/\/127\.0\.0\.1:\d+\), maintenance restored \(off\)\n$/,
+    );
+    assert.equal(isRunning(syncPid), false, 'the sync process group was killed');
+    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
+    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
+  });
+
+  test('a cutover whose process died is shown by status, and --abort undoes it', async () => {
+    await killedInSync('abort');
+    assert.ok(await redis.cli.get('switchyard:maintenance:default'), 'left in maintenance');
+
+    const status = await runMain(['status'], { redis: redis.url });
+    assert.equal(status.code, 0);
+    assert.match(
+      status.stdout,
+      /\n⚠ UNFINISHED CUTOVER c-\S+ of default: at step sync, http:\/\/127\.0\.0\.1:\d+ → http:\/\/127\.0\.0\.1:\d+\n/,
+    );
+    assert.match(status.stdout, /switchyard cutover --resume \(finish it\) or switchyard cutover --abort \(undo it\)/);
+    const { cutovers } = (await runMain(['status', '--json'], { redis: redis.url })).json<{ cutovers: CutoverJournal[] }>();
+    assert.equal(cutovers.length, 1);
+    assert.equal(cutovers[0]?.step, 'sync');
+    assert.equal(cutovers[0]?.from, oldApp.url);
+    assert.equal(cutovers[0]?.to, newApp.url);
+    assert.equal(cutovers[0]?.previousMaintenance, null);
+
+    const abort = await runMain(['cutover', '--abort'], { redis: redis.url });
+    assert.equal(abort.code, 0, abort.stderr);
+    assert.match(
+      abort.stdout,
+      /↩ maintenance restored \(off\)\n.*\ncutover c-\S+ undone: route untouched \(http:\/\/127\.0\.0\.1:\d+\), maintenance restored \(off\)\n$/s,
+    );
+    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
+    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
+    const again = await runMain(['cutover', '--abort'], { redis: redis.url });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /there is no unfinished cutover of default to abort/);
+  });
+
+  test('--resume continues a cutover whose process died, given its sync command again', async () => {
+    await killedInSync('resume');
+    const withoutSync = await runMain(['cutover', '--resume'], { redis: redis.url });
+    assert.equal(withoutSync.code, 2);
+    assert.match(withoutSync.stderr, /has not finished its sync step; pass the same --sync or --until-ready again/);
+
+    const resume = await runMain(['cutover', '--resume', '--sync', 'echo copying again', '--json'], { redis: redis.url });
+    assert.equal(resume.code, 0, resume.stderr);
+    const events = resume.jsonLines<CutoverEvent>();
+    const plan = events.find((event) => event.type === 'plan');
+    assert.ok(plan?.type === 'plan' && plan.plan.resumed);
+    assert.deepEqual(
+      events.filter((event) => event.type === 'step-done').map((event) => event.type === 'step-done' && event.step),
+      ['sync', 'switch', 'verify', 'restore'],
+    );
+    assert.equal(await redis.cli.get('switchyard:route:default'), newApp.url);
+    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
+    const heartbeat = JSON.parse((await redis.cli.get(`switchyard:front:${front.id}`)) as string);
+    assert.equal(heartbeat.version, Number(await redis.cli.get('switchyard:version')), 'the front end applied the finished cutover');
+  });
+});

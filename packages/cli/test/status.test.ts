@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createStore, type FrontEnd, type Store, silentLogger } from '@switchyard/core';
+import { RedisServer } from '../../../test/support/redis-server';
+import { waitFor } from '../../../test/support/wait';
+import { main } from '../src/index';
+import { startCli } from './helpers/cli-process';
+import { type FrontEndProcess, startFrontEnd, startFrontEndProcess } from './helpers/front-ends';
+import { runMain } from './helpers/in-process';
+
+interface FrontsOutput {
+  version: number;
+  digest: string;
+  fronts: {
+    id: string;
+    pid: number;
+    host: string;
+    version: number;
+    converged: boolean;
+    uptimeMs: number;
+    inFlight: number;
+    held: number;
+  }[];
+}
+
+describe('status, fronts and watch', () => {
+  let redis: RedisServer;
+  let store: Store;
+  let local: FrontEnd;
+  let remote: FrontEndProcess;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    store = createStore(redis.url, { logger: silentLogger });
+    [local, remote] = await Promise.all([startFrontEnd(redis.url), startFrontEndProcess(redis.url)]);
+    assert.equal((await runMain(['route', 'set', 'http://10.0.0.1:3000', '--force'], { redis: redis.url })).code, 0);
+    assert.equal((await runMain(['maintenance', 'on', '--site', 'shop', '--read-only'], { redis: redis.url })).code, 0);
+  });
+
+  after(async () => {
+    await Promise.all([local.close(), remote.stop()]);
+    await store.close();
+    await redis.stop();
+  });
+
+  const run = (...args: string[]) => runMain(args, { redis: redis.url });
+
+  test('fronts: both front ends, converged, with their counters', async () => {
+    const result = await run('fronts', '--json');
+    assert.equal(result.code, 0);
+    const output = result.json<FrontsOutput>();
+    assert.deepEqual(output.fronts.map((front) => front.id).sort(), [local.id, remote.id].sort());
+    for (const front of output.fronts) {
+      assert.equal(front.converged, true);
+      assert.equal(front.version, output.version);
+      assert.equal(front.inFlight, 0);
+      assert.ok(front.uptimeMs >= 0);
+    }
+    assert.equal(output.fronts.find((front) => front.id === remote.id)?.pid, remote.child.pid);
+    const table = await run('fronts');
+    assert.match(table.stdout, /^ID +HOST +PID +UPTIME +VERSION +STATE +IN-FLIGHT +WRITES +HELD +REFUSED\n/);
+    assert.equal(table.stdout.match(/ converged /g)?.length, 2);
+  });
+
+  test('a bare redis-cli SET is seen as converged once applied (digest), a stale front end as behind', async () => {
+    await redis.cli.set('switchyard:route:default', 'http://10.0.0.2:3000');
+    await waitFor(async () => (await run('fronts', '--json')).json<FrontsOutput>().fronts.every((front) => front.converged), {
+      what: 'front ends to apply the bare SET',
+    });
+    await store.putFront({ ...local.report(), id: 'stale-front', version: 0, digest: 'nope' }, 10_000);
+    try {
+      const output = (await run('fronts', '--json')).json<FrontsOutput>();
+      assert.equal(output.fronts.find((front) => front.id === 'stale-front')?.converged, false);
+      const status = await run('status');
+      assert.match(status.stdout, /\nFRONT ENDS: 3 live, 1 not converged\n/);
+      assert.match(status.stdout, /\nstale-front +\S+ +\d+ +\S+ \S+ +v0 +behind /);
+    } finally {
+      await store.removeFront('stale-front');
+    }
+  });
+
+  test('status: sites with route, maintenance and last change; front ends; JSON shape', async () => {
+    const human = await run('status');
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^redis:\/\/127\.0\.0\.1:\d+ · state version \d+ · digest [0-9a-f]{12}\n/);
+    assert.match(human.stdout, /\nSITE +ROUTE +MAINTENANCE +LAST CHANGE\n/);
+    assert.match(human.stdout, /\ndefault +http:\/\/10\.0\.0\.2:3000 +off +route set by \S+ /);
+    assert.match(human.stdout, /\nshop +\(none\) +read-only +maintenance on by \S+ /);
+    assert.match(human.stdout, /\nFRONT ENDS: 2 live, all converged\n/);
+    assert.doesNotMatch(human.stdout, /UNFINISHED CUTOVER/);
+    const json = (await run('status', '--json')).json<Record<string, unknown> & { sites: Record<string, unknown>[] }>();
+    assert.deepEqual(Object.keys(json), ['store', 'version', 'digest', 'cutovers', 'sites', 'fronts']);
+    assert.deepEqual(Object.keys(json.sites[0] ?? {}), ['site', 'route', 'maintenance', 'errors', 'lastChange']);
+    assert.deepEqual(json.cutovers, []);
+  });
+
+  test('a malformed value in Redis is reported by status, not fatal', async () => {
+    await redis.cli.set('switchyard:route:broken', 'not a url');
+    try {
+      const status = await run('status');
+      assert.equal(status.code, 0);
+      assert.match(status.stdout, /\n! broken: invalid route "not a url": .+ \(ignored by front ends\)\n/);
+    } finally {
+      await redis.cli.del('switchyard:route:broken');
+    }
+  });
+
+  test('colour on a TTY only, never with NO_COLOR', async () => {
+    const render = async (env: NodeJS.ProcessEnv) => {
+      let stdout = '';
+      const code = await main(['status'], {
+        stdout: { write: (chunk: string) => (stdout += chunk), isTTY: true },
+        stderr: { write: () => true },
+        env,
+      });
+      assert.equal(code, 0);
+      return stdout;
+    };
+    const ESC = '\u001b[';
+    const { NO_COLOR: _ignored, ...withoutNoColor } = process.env;
+    assert.ok((await render({ ...withoutNoColor, SWITCHYARD_REDIS_URL: redis.url })).includes(`${ESC}32m`));
+    assert.ok(!(await render({ ...withoutNoColor, SWITCHYARD_REDIS_URL: redis.url, NO_COLOR: '1' })).includes(ESC));
+    assert.ok(!(await run('status')).stdout.includes(ESC));
+  });
+
+  test('watch: prints changes and convergence as they happen, exits 0 on SIGINT', async () => {
+    const watch = startCli(['watch', '--json', '--interval', '50ms'], { SWITCHYARD_REDIS_URL: redis.url });
+    await watch.waitForOutput(/"type":"snapshot"/);
+    assert.equal((await run('route', 'set', 'http://10.0.0.3:3000', '--force')).code, 0);
+    await watch.waitForOutput(/"type":"converged"/);
+    watch.child.kill('SIGINT');
+    const result = await watch.exited;
+    assert.equal(result.code, 0, result.stderr);
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; site?: string; from?: string; to?: string; fronts?: number });
+    const route = events.find((event) => event.type === 'route');
+    assert.deepEqual([route?.site, route?.from, route?.to], ['default', 'http://10.0.0.2:3000', 'http://10.0.0.3:3000']);
+    const converged = events.find((event) => event.type === 'converged');
+    assert.equal(converged?.fronts, 2);
+    assert.ok(events.indexOf(route as object) < events.indexOf(converged as object));
+  });
+});
