@@ -11,6 +11,7 @@ export interface AppServer {
   status: number;
   /** Requests received. */
   readonly requests: number;
+  /** Stops it (again is a no-op). */
   close(): Promise<void>;
 }
 
@@ -30,6 +31,7 @@ export async function startAppServer(name: string): Promise<AppServer> {
       res.end(`${name} ${req.method} ${req.url}`);
     }),
     async close() {
+      if (!app.server.listening) return;
       app.server.closeAllConnections();
       app.server.close();
       await once(app.server, 'close');
