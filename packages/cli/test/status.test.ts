@@ -135,10 +135,11 @@ describe('status, fronts and watch', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { type: string; site?: string; from?: string; to?: string; fronts?: number });
-    const route = events.find((event) => event.type === 'route');
+    const routeIndex = events.findIndex((event) => event.type === 'route');
+    const route = events[routeIndex];
     assert.deepEqual([route?.site, route?.from, route?.to], ['default', 'http://10.0.0.2:3000', 'http://10.0.0.3:3000']);
-    const converged = events.find((event) => event.type === 'converged');
-    assert.equal(converged?.fronts, 2);
-    assert.ok(events.indexOf(route as object) < events.indexOf(converged as object));
+    const convergedIndex = events.findIndex((event) => event.type === 'converged');
+    assert.equal(events[convergedIndex]?.fronts, 2);
+    assert.ok(routeIndex < convergedIndex);
   });
 });

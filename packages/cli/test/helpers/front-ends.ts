@@ -35,10 +35,10 @@ export async function startFrontEndProcess(redisUrl: string, args: readonly stri
     output += chunk.toString();
   });
   const exited = once(child, 'exit');
-  const id = await waitFor(
+  const id: string = await waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`front end exited: ${output}`);
-      return /ready (\S+)/.exec(output)?.[1];
+      return /ready (\S+)/.exec(output)?.[1] ?? '';
     },
     { timeoutMs: 20_000, intervalMs: 20, what: 'the front-end process to be ready' },
   );
