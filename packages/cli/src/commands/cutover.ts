@@ -97,7 +97,10 @@ export const cutoverCommand: CommandSpec = {
           full: args.flag('full'),
           maintenance: maintenanceFieldsFromArgs(args, args.flag('full') ? 'on' : 'read-only'),
           dryRun: args.flag('dry-run'),
-          confirm: async () => context.confirm('Start the cutover?'),
+          confirm: async () => {
+            progress.stop();
+            return context.confirm('Start the cutover?');
+          },
         });
       }
       return 0;

@@ -116,6 +116,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
   let journal: CutoverJournal;
   let plan: CutoverPlan;
   const checks: string[] = [];
+  let confirmMs = 0;
   try {
     const existing = await readJournal(store, site);
     if (existing) throw inProgress(existing);
@@ -180,8 +181,12 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
       emit({ type: 'done', report });
       return report;
     }
-    if (options.confirm && !(await options.confirm(plan)))
+    const asked = performance.now();
+    if (options.confirm && !(await options.confirm(plan))) {
       throw new SwitchyardError('ERR_ABORTED', 'cutover cancelled; nothing was changed');
+    }
+    // Time spent reading the plan is not pre-flight time.
+    confirmMs = elapsed(asked);
     const again = await readJournal(store, site);
     if (again) throw inProgress(again);
     await writeJournal(store, site, journal);
@@ -190,7 +195,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
     emit({ type: 'step-failed', step: 'preflight', ms: elapsed(started), error: eventError(error) });
     throw error;
   }
-  const ms = elapsed(started);
+  const ms = elapsed(started) - confirmMs;
   emit({ type: 'step-done', step: 'preflight', ms, detail: checks.join('; ') });
   return new CutoverRun(options, journal, actor, emit, started, [{ step: 'preflight', ms, detail: checks.join('; ') }]).run();
 }
