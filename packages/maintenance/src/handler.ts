@@ -6,6 +6,7 @@ import {
   isSafeMethod,
   type Logger,
   type MaintenanceState,
+  prefersJson,
   RequestStats,
   SwitchyardError,
   validateMaintenance,
@@ -15,7 +16,6 @@ import { allowListOf, requestPath } from './allow-list';
 import { BypassCookies, secretMatches } from './bypass-cookie';
 import { type ClientAddress, createClientAddress } from './client-address';
 import { HeldRequests } from './held-requests';
-import { prefersJson } from './negotiation';
 import type { MaintenanceOptions, MaintenancePageInfo } from './options';
 import { createPageRenderer } from './page';
 import { type MaintenanceResponse, refusalResponse, safeJson } from './response';
