@@ -89,19 +89,21 @@ describe('status, fronts and watch', () => {
     assert.match(human.stdout, /\nFRONT ENDS: 2 live, all converged\n/);
     assert.doesNotMatch(human.stdout, /UNFINISHED CUTOVER/);
     const json = (await run('status', '--json')).json<Record<string, unknown> & { sites: Record<string, unknown>[] }>();
-    assert.deepEqual(Object.keys(json), ['store', 'version', 'digest', 'cutovers', 'sites', 'fronts']);
+    assert.deepEqual(Object.keys(json), ['store', 'version', 'digest', 'cutovers', 'unreadableCutovers', 'sites', 'fronts']);
     assert.deepEqual(Object.keys(json.sites[0] ?? {}), ['site', 'route', 'maintenance', 'errors', 'lastChange']);
     assert.deepEqual(json.cutovers, []);
   });
 
-  test('a malformed value in Redis is reported by status, not fatal', async () => {
+  test('a malformed value or cutover journal in Redis is reported by status, not fatal', async () => {
     await redis.cli.set('switchyard:route:broken', 'not a url');
+    await redis.cli.set('switchyard:cutover:broken', '{oops');
     try {
       const status = await run('status');
       assert.equal(status.code, 0);
       assert.match(status.stdout, /\n! broken: invalid route "not a url": .+ \(ignored by front ends\)\n/);
+      assert.match(status.stdout, /\n⚠ CUTOVER JOURNAL OF broken: the cutover journal switchyard:cutover:broken is unreadable; /);
     } finally {
-      await redis.cli.del('switchyard:route:broken');
+      await redis.cli.del('switchyard:route:broken', 'switchyard:cutover:broken');
     }
   });
 

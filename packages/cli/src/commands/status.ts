@@ -23,9 +23,12 @@ export const statusCommand: CommandSpec = {
     const { store } = context;
     const [state, reports, history] = await Promise.all([readState(store), store.listFronts(), store.history(HISTORY_DEPTH)]);
     const siteNames = new Set([...state.sites.map((site) => site.site), DEFAULT_SITE, context.site]);
-    const cutovers = (await Promise.all([...siteNames].map((site) => readJournal(store, site)))).filter(
-      (journal): journal is CutoverJournal => journal !== null,
+    // One unreadable journal must not hide the rest of the status: it is reported instead.
+    const journals = await Promise.all(
+      [...siteNames].map((site) => readJournal(store, site).catch((error: Error) => ({ site, error: error.message }))),
     );
+    const cutovers = journals.filter((journal): journal is CutoverJournal => journal !== null && !('error' in journal));
+    const unreadable = journals.filter((journal): journal is { site: string; error: string } => journal !== null && 'error' in journal);
     const lastChange = new Map<string, HistoryEntry>();
     for (const entry of history) if (!lastChange.has(entry.site)) lastChange.set(entry.site, entry);
     const fronts = summariseFronts(reports, state);
@@ -35,6 +38,7 @@ export const statusCommand: CommandSpec = {
         version: state.version,
         digest: state.digest,
         cutovers,
+        unreadableCutovers: unreadable,
         sites: state.sites.map((site) => ({
           site: site.site,
           route: site.raw.route,
@@ -49,6 +53,7 @@ export const statusCommand: CommandSpec = {
     const { style } = context;
     context.print(style.dim(`${store.description} · state version ${state.version} · digest ${state.digest}`));
     for (const journal of cutovers) printCutover(context, journal);
+    for (const journal of unreadable) context.print(style.red(style.bold(`⚠ CUTOVER JOURNAL OF ${journal.site}: ${journal.error}`)));
     context.print();
     if (state.sites.length === 0) context.print('no sites yet; add one with switchyard route set <url> --site <site>');
     else {
