@@ -55,27 +55,25 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
   try {
     const groups = new Set(COMMANDS.filter((spec) => spec.name.includes(' ')).map((spec) => spec.name.split(' ')[0] as string));
     const located = locateCommand(argv, (word) => groups.has(word));
-    const words = located.words[0] === 'help' ? [...located.rest.filter((arg) => !arg.startsWith('-')), ''] : located.words;
-    const name = words.join(' ').trim();
+    // `switchyard help route set` is `switchyard route set --help`.
+    const helpCommand = located.words[0] === 'help';
+    const asksHelp = helpCommand || argv.includes('--help') || argv.includes('-h');
+    const words = helpCommand ? located.rest.filter((arg) => !arg.startsWith('-')).slice(0, 2) : located.words;
+    const name = words.join(' ');
     const spec = COMMANDS.find((command) => command.name === name);
     if (!spec) {
-      if (name === '' && (argv.includes('--help') || argv.includes('-h') || located.words[0] === 'help')) {
-        stdout.write(overview());
+      if (asksHelp && (name === '' || groups.has(name))) {
+        stdout.write(overview(name || undefined));
         return EXIT.ok;
       }
       if (groups.has(name)) {
-        if (argv.includes('--help') || argv.includes('-h') || located.words[0] === 'help') {
-          stdout.write(overview(name));
-          return EXIT.ok;
-        }
-        throw usageError(
-          `${name} needs a sub-command: ${subcommands(name).join(', ')}; e.g. switchyard ${name} ${subcommands(name)[0]} --help`,
-        );
+        const sub = subcommands(name);
+        throw usageError(`${name} needs a sub-command: ${sub.join(', ')}; e.g. switchyard ${name} ${sub[0]} --help`);
       }
       if (name === '') throw usageError('no command given; run switchyard --help for the list');
       throw usageError(`unknown command ${JSON.stringify(name)}; run switchyard --help for the list`);
     }
-    if (located.words[0] === 'help') {
+    if (helpCommand) {
       stdout.write(commandHelp(spec));
       return EXIT.ok;
     }
