@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
 import { COMMANDS } from '../src/index';
-import { runCli } from './helpers/cli-process';
 import { runMain } from './helpers/in-process';
 
 describe('command line', () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createStore, type FrontEnd, type HistoryEntry, type Store, silentLogger } from '@switchyard/core';
+import { runCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
 import { writeJournal } from '../src/cutover/journal';
 import { type CutoverEvent, readJournal } from '../src/index';
 import { type AppServer, startAppServer } from './helpers/app-server';
-import { runCli } from './helpers/cli-process';
 import { type FrontEndProcess, startFrontEnd, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
 

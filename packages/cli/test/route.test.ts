@@ -4,9 +4,9 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createStore, type FrontEnd, type Store, silentLogger } from '@switchyard/core';
+import { runCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
 import { type AppServer, startAppServer } from './helpers/app-server';
-import { runCli } from './helpers/cli-process';
 import { type FrontEndProcess, startFrontEnd, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
 

@@ -63,8 +63,3 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
     exited,
   };
 }
-
-/** Runs `switchyard` to completion. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return startCli(args, env).exited;
-}
