@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379' });
 
   const maintenance = expressMaintenance({ frontEnd });
-  const proxy = expressProxy({ frontEnd });
+  // A WebSocket can write, so maintenance refuses new ones even when read-only; open ones stay open.
+  const proxy = expressProxy({ frontEnd, upgradeGuard: maintenance.handler.guardUpgrade });
   const app = express();
   app.disable('x-powered-by');
   app.use(maintenance); // 503 pages, read-only, held writes
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   // A body parser would go after the proxy: the proxy streams the raw request body.
 
   const server = app.listen(port, host);
-  proxy.attach(server); // WebSockets
+  proxy.attach(server); // WebSockets, behind the maintenance guard
   await once(server, 'listening');
   console.log(`express front end on http://${host}:${port}, routes from ${frontEnd.store.description}`);
 

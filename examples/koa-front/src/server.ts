@@ -13,14 +13,15 @@ async function main(): Promise<void> {
   const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'redis://127.0.0.1:6379' });
 
   const maintenance = koaMaintenance({ frontEnd });
-  const proxy = koaProxy({ frontEnd });
+  // A WebSocket can write, so maintenance refuses new ones even when read-only; open ones stay open.
+  const proxy = koaProxy({ frontEnd, upgradeGuard: maintenance.handler.guardUpgrade });
   const app = new Koa();
   app.use(maintenance); // 503 pages, read-only, held writes
   app.use(proxy); // everything else, to the site's current server
   // A body parser would go after the proxy: the proxy streams the raw request body.
 
   const server = app.listen(port, host);
-  proxy.attach(server); // WebSockets
+  proxy.attach(server); // WebSockets, behind the maintenance guard
   await once(server, 'listening');
   console.log(`koa front end on http://${host}:${port}, routes from ${frontEnd.store.description}`);
 

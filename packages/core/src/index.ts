@@ -41,4 +41,5 @@ export {
   type StoreWatchEvents,
   type WriteResult,
 } from './store';
+export { refuseUpgrade } from './upgrade-refusal';
 export { Watcher, type WatcherEventMap, type WatcherOptions } from './watcher';

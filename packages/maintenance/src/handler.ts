@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   createLogger,
   createSiteSelector,
@@ -8,6 +9,7 @@ import {
   type MaintenanceState,
   prefersJson,
   RequestStats,
+  refuseUpgrade,
   SwitchyardError,
   validateMaintenance,
   type Watcher,
@@ -18,7 +20,7 @@ import { type ClientAddress, createClientAddress } from './client-address';
 import { HeldRequests } from './held-requests';
 import type { MaintenanceOptions, MaintenancePageInfo } from './options';
 import { createPageRenderer } from './page';
-import { type MaintenanceResponse, refusalResponse, safeJson } from './response';
+import { type MaintenanceResponse, refusalResponse, refusalTiming, safeJson } from './response';
 
 /** What to do with a request: let it through, answer it, or nothing (the client disconnected while held). */
 export type MaintenanceDecision =
@@ -27,6 +29,9 @@ export type MaintenanceDecision =
   | { readonly action: 'drop' };
 
 type Outcome = MaintenanceDecision | { readonly action: 'refuse'; readonly site: string; readonly state: MaintenanceState };
+
+/** What is being judged: an HTTP request (a write or not by its method), or a WebSocket handshake (always a write). */
+type Attempt = 'request' | 'handshake';
 
 const PASS: MaintenanceDecision = { action: 'pass' };
 const DROP: MaintenanceDecision = { action: 'drop' };
@@ -142,6 +147,21 @@ export class MaintenanceHandler {
       });
   }
 
+  /**
+   * The proxy's `upgradeGuard`: judges a WebSocket handshake by the same rules as a request, as a
+   * write, since the socket it opens can write (refused in `on` and `read-only` mode unless the
+   * health path, an allowed path or IP, or a bypass cookie lets it through). Returns true to let it
+   * through; false once it has answered the refusal (status, Retry-After, no-store, no body) on the
+   * socket and closed it. Handshakes are never held, and sockets already open are left alone.
+   */
+  readonly guardUpgrade = (req: IncomingMessage, socket: Duplex): boolean => {
+    const outcome = this.evaluate(req, req.url ?? '/', 'handshake');
+    if (outcome.action !== 'refuse') return true;
+    this.stats.refuse();
+    refuseUpgrade(socket, outcome.state.status ?? 503, refusalTiming(outcome.state, Date.now()).headers);
+    return false;
+  };
+
   /** Stops listening to the watcher; held requests are answered now (passed if maintenance is over, else refused). */
   close(): void {
     if (this.closed) return;
@@ -153,17 +173,18 @@ export class MaintenanceHandler {
     this.waiting.expireAll();
   }
 
-  private evaluate(req: IncomingMessage, url: string): Outcome {
+  private evaluate(req: IncomingMessage, url: string, attempt: Attempt = 'request'): Outcome {
     const current = this.lookup(req);
     if (!current) return PASS;
     const { site, state } = current;
     const path = requestPath(url);
     if (path === this.healthPath) return PASS;
-    if (state.secretHash) {
+    // The secret URL answers with a cookie and a redirect, which a WebSocket client cannot use: a handshake is judged like any path.
+    if (state.secretHash && attempt === 'request') {
       const granted = this.grantBypass(req, path, site, state.secretHash);
       if (granted) return granted;
     }
-    if (state.mode === 'read-only' && isSafeMethod(req.method)) return PASS;
+    if (state.mode === 'read-only' && attempt === 'request' && isSafeMethod(req.method)) return PASS;
     const allowList = allowListOf(state);
     if (allowList.allowsPath(path) || allowList.allowsIp(this.client.ip(req))) return PASS;
     if (state.secretHash && this.cookies.verify(req.headers.cookie, site, state.secretHash, Date.now())) return PASS;

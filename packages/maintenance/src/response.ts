@@ -23,11 +23,17 @@ export interface RefusalContext {
   readonly renderPage: (info: MaintenancePageInfo) => string;
 }
 
-/** The maintenance response: status, Retry-After, no-store, and the HTML page or the JSON error. */
-export function refusalResponse(context: RefusalContext): MaintenanceResponse {
-  const { site, state, now, refresh } = context;
-  const status = state.status ?? 503;
-  const message = state.message || (state.mode === 'read-only' ? READ_ONLY_MESSAGE : DEFAULT_MESSAGE);
+/** When a refused client may come back, and the headers every refusal carries. */
+export interface RefusalTiming {
+  /** The expected end from `until`, when it is still ahead. */
+  readonly until: Date | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  /** `Cache-Control: no-store`, and `Retry-After` when the end is known. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** The timing of a refusal, shared by maintenance responses and refused WebSocket handshakes. */
+export function refusalTiming(state: MaintenanceState, now: number): RefusalTiming {
   const end = Date.parse(state.until ?? '');
   // An `until` already past means "later than planned": no promise is better than Retry-After: 0 and a stampede.
   const until = end > now ? new Date(end) : undefined;
@@ -35,6 +41,16 @@ export function refusalResponse(context: RefusalContext): MaintenanceResponse {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   if (until) headers['Retry-After'] = until.toUTCString();
   else if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
+  return { until, retryAfterSeconds, headers };
+}
+
+/** The maintenance response: status, Retry-After, no-store, and the HTML page or the JSON error. */
+export function refusalResponse(context: RefusalContext): MaintenanceResponse {
+  const { site, state, now, refresh } = context;
+  const status = state.status ?? 503;
+  const message = state.message || (state.mode === 'read-only' ? READ_ONLY_MESSAGE : DEFAULT_MESSAGE);
+  const { until, retryAfterSeconds, headers: timingHeaders } = refusalTiming(state, now);
+  const headers: Record<string, string> = { ...timingHeaders };
   if (context.json) {
     headers['Content-Type'] = 'application/json; charset=utf-8';
     const body = { error: 'maintenance', message, retryAfter: retryAfterSeconds ?? null, ...(until ? { until: until.toISOString() } : {}) };

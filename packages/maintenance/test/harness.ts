@@ -15,6 +15,7 @@ export type Behind = (req: IncomingMessage) => string | Promise<string>;
 
 /** A real HTTP server: maintenance middleware in front of an app that counts its hits. */
 export interface TestApp {
+  readonly server: Server;
   readonly origin: string;
   readonly handler: MaintenanceHandler;
   /** Requests that reached the app behind the middleware. */
@@ -73,6 +74,7 @@ async function listen(server: Server, host: string, handler: MaintenanceHandler,
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
+    server,
     origin: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     handler,
     hits,

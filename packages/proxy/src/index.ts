@@ -1,4 +1,4 @@
 export type { ProxyFailure } from './error-page';
 export { type KoaContextLike, type KoaProxy, koaProxy } from './koa-proxy';
-export type { ProxyOptions } from './options';
+export type { ProxyOptions, UpgradeGuard } from './options';
 export { createProxyHandler, type ExpressProxy, expressProxy, type ProxyHandler } from './proxy-handler';

@@ -1,4 +1,13 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { assertSiteName, type FrontEnd, type Logger, type SiteSelectionOptions, SwitchyardError } from '@switchyard/core';
+
+/**
+ * Decides whether a WebSocket handshake may go on to the upstream: `true` lets it through; `false`
+ * means the guard has already answered the client and closed the socket (e.g. the maintenance
+ * middleware's `handler.guardUpgrade`, which refuses handshakes with a 503 during maintenance).
+ */
+export type UpgradeGuard = (req: IncomingMessage, socket: Duplex) => boolean;
 
 /** Options of the proxy, the same for Koa, Express/connect and plain `http`. */
 export interface ProxyOptions extends SiteSelectionOptions {
@@ -20,6 +29,11 @@ export interface ProxyOptions extends SiteSelectionOptions {
    * timeout (5 s for Node servers), so a request never goes out on a socket the upstream is closing. Default 4000 ms.
    */
   idleSocketTimeoutMs?: number;
+  /**
+   * Runs before every WebSocket handshake is proxied, whether through `attach(server)` or the `upgrade`
+   * listener, so maintenance can refuse new sockets: `upgradeGuard: maintenance.handler.guardUpgrade`.
+   */
+  upgradeGuard?: UpgradeGuard;
   /** Default: the front end's logger. */
   logger?: Logger;
 }
@@ -32,6 +46,7 @@ export interface ResolvedProxyOptions extends SiteSelectionOptions {
   readonly maxSockets: number;
   readonly maxFreeSockets: number;
   readonly idleSocketTimeoutMs: number;
+  readonly upgradeGuard: UpgradeGuard | undefined;
   readonly logger: Logger;
 }
 
@@ -45,6 +60,12 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   }
   if (typeof options.site === 'string') assertSiteName(options.site);
   if (options.fallbackSite !== undefined) assertSiteName(options.fallbackSite);
+  if (options.upgradeGuard !== undefined && typeof options.upgradeGuard !== 'function') {
+    throw new SwitchyardError(
+      'ERR_INVALID_OPTION',
+      'upgradeGuard must be a function (req, socket) => boolean, e.g. maintenance.handler.guardUpgrade',
+    );
+  }
   return {
     site: options.site,
     sitesByHost: options.sitesByHost,
@@ -55,6 +76,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     maxSockets: positive('maxSockets', options.maxSockets, Number.POSITIVE_INFINITY),
     maxFreeSockets: positive('maxFreeSockets', options.maxFreeSockets, 256),
     idleSocketTimeoutMs: positive('idleSocketTimeoutMs', options.idleSocketTimeoutMs, 4000),
+    upgradeGuard: options.upgradeGuard,
     logger: options.logger ?? options.frontEnd.logger,
   };
 }

@@ -1,7 +1,7 @@
 import type { Agent, ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSiteSelector, isSwitchyardError, type Logger, SwitchyardError } from '@switchyard/core';
+import { createSiteSelector, isSwitchyardError, type Logger, refuseUpgrade, SwitchyardError } from '@switchyard/core';
 import HttpProxy from 'http-proxy';
 import { failureStatus, type ProxyFailure } from './error-page';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';
@@ -114,7 +114,7 @@ export class ProxyEngine {
     return failure;
   }
 
-  /** Proxies a WebSocket upgrade to the current target of the request's site. */
+  /** Proxies a WebSocket upgrade, once the upgradeGuard (if any) lets it through, to the current target of the request's site. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node hands over upgraded sockets without an error listener; an unhandled one would crash the process.
     socket.on('error', (error) => this.logger.debug({ ...this.describe(req), err: error.message }, 'WebSocket client socket error'));
@@ -124,6 +124,7 @@ export class ProxyEngine {
       refuseUpgrade(socket, 400);
       return;
     }
+    if (!this.admitUpgrade(req, socket)) return;
     const route = this.route(req);
     if (typeof route === 'string') {
       this.logger.debug({ ...this.describe(req), failure: route }, 'WebSocket refused: no target');
@@ -157,6 +158,19 @@ export class ProxyEngine {
     this.attachedServers.clear();
     for (const socket of this.tunnels) socket.destroy();
     this.agents.destroy();
+  }
+
+  /** Runs the upgradeGuard; a guard that throws is logged and the handshake answered 500, so it cannot crash the server. */
+  private admitUpgrade(req: IncomingMessage, socket: Duplex): boolean {
+    const guard = this.options.upgradeGuard;
+    if (!guard) return true;
+    try {
+      return guard(req, socket);
+    } catch (error) {
+      this.logger.error({ ...this.describe(req), err: (error as Error).message }, 'WebSocket refused: the upgradeGuard threw');
+      refuseUpgrade(socket, 500);
+      return false;
+    }
   }
 
   private readonly onProxyReqWs = (proxyReq: ClientRequest, _req: IncomingMessage, socket: Socket): void => {
@@ -208,14 +222,4 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection'];
 function hopByHopHeaders(req: IncomingMessage): string[] {
   const listed = (req.headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase());
   return [...HOP_BY_HOP, ...listed.filter((name) => name !== '' && name !== 'close' && name !== 'keep-alive')];
-}
-
-const REASONS = { 400: 'Bad Request', 502: 'Bad Gateway', 504: 'Gateway Timeout' } as const;
-
-function refuseUpgrade(socket: Duplex, status: keyof typeof REASONS): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
 }

@@ -8,7 +8,7 @@ import { ProxyEngine } from './proxy-engine';
 export interface ProxyHandler {
   /** Proxies one request to its site's current target; answers 502/504 itself when that fails. */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** An `upgrade` listener proxying WebSockets: `server.on('upgrade', proxy.upgrade)`. */
+  /** An `upgrade` listener proxying WebSockets (behind the `upgradeGuard` option): `server.on('upgrade', proxy.upgrade)`. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends the server's WebSocket upgrades through the proxy (`server.on('upgrade', proxy.upgrade)`). */
   attach(server: Server): void;

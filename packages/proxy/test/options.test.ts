@@ -32,6 +32,14 @@ describe('proxy options', () => {
     createProxyHandler({ frontEnd, timeoutMs: 5000, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: 10 }).close();
   });
 
+  test('upgradeGuard must be a function', () => {
+    assert.throws(
+      () => createProxyHandler({ frontEnd, upgradeGuard: 'maintenance' as unknown as ProxyOptions['upgradeGuard'] }),
+      (error) => isSwitchyardError(error, 'ERR_INVALID_OPTION') && error.message.startsWith('upgradeGuard'),
+    );
+    createProxyHandler({ frontEnd, upgradeGuard: () => true }).close();
+  });
+
   test('site names are validated up front', () => {
     assert.throws(
       () => createProxyHandler({ frontEnd, site: 'Not A Site' }),

@@ -1,78 +1,11 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { connect as connectTcp } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
-import { WebSocket, WebSocketServer } from 'ws';
 import { freePort } from '../../../test/support/ports';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
 import { type Front, type FrontKind, startFront } from './helpers/front';
-import { startUpstream, type Upstream } from './helpers/upstream';
-
-/** A WebSocket echo server answering `<name>:<message>`, remembering the upgrade requests it saw. */
-interface EchoSocketServer {
-  readonly upstream: Upstream;
-  readonly upgrades: IncomingMessage[];
-  readonly open: Set<WebSocket>;
-  close(): Promise<void>;
-}
-
-async function startEchoSocketServer(name: string): Promise<EchoSocketServer> {
-  const upstream = await startUpstream((_req, res) => res.end('not a websocket'));
-  const wss = new WebSocketServer({ server: upstream.server });
-  const upgrades: IncomingMessage[] = [];
-  const open = new Set<WebSocket>();
-  wss.on('connection', (socket, req) => {
-    upgrades.push(req);
-    open.add(socket);
-    socket.on('close', () => open.delete(socket));
-    socket.on('message', (data) => socket.send(`${name}:${String(data)}`));
-  });
-  return {
-    upstream,
-    upgrades,
-    open,
-    async close() {
-      for (const socket of open) socket.terminate();
-      wss.close();
-      await upstream.close();
-    },
-  };
-}
-
-async function connect(url: string): Promise<WebSocket> {
-  const socket = new WebSocket(url);
-  await waitForEvent(socket, 'open', 5000);
-  return socket;
-}
-
-async function exchange(socket: WebSocket, message: string): Promise<string> {
-  const reply = once(socket, 'message', { signal: AbortSignal.timeout(5000) });
-  socket.send(message);
-  return String((await reply)[0]);
-}
-
-async function refusal(url: string): Promise<string> {
-  const socket = new WebSocket(url);
-  const [error] = (await waitForEvent(socket, 'error', 5000)) as [Error];
-  return error.message;
-}
-
-/** Sends raw bytes on a fresh connection; resolves with everything received until the server closes it. */
-function rawExchange(url: URL, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTcp(Number(url.port), url.hostname);
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write(text);
-  });
-}
+import { connect, type EchoSocketServer, exchange, rawExchange, refusal, startEchoSocketServer } from './helpers/websocket';
 
 describe('WebSockets through the proxy', () => {
   let frontEnd: FrontEnd;

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createFrontEnd, createLogger, type FrontEnd, refuseUpgrade, setRoute } from '@switchyard/core';
+import { waitFor } from '../../../test/support/wait';
+import type { UpgradeGuard } from '../src/index';
+import { type Front, type FrontKind, startFront } from './helpers/front';
+import { connect, type EchoSocketServer, exchange, refusal, startEchoSocketServer } from './helpers/websocket';
+
+describe('upgradeGuard', () => {
+  const logged: string[] = [];
+  const guarded: string[] = [];
+  let frontEnd: FrontEnd;
+  let upstream: EchoSocketServer;
+
+  // Refuses /closed/…, throws on /broken/…, lets everything else through.
+  const upgradeGuard: UpgradeGuard = (req, socket) => {
+    guarded.push(req.url ?? '');
+    if (req.url?.startsWith('/broken/')) throw new Error('guard bug');
+    if (!req.url?.startsWith('/closed/')) return true;
+    refuseUpgrade(socket, 503, { 'Retry-After': '5' });
+    return false;
+  };
+
+  before(async () => {
+    upstream = await startEchoSocketServer('A');
+    frontEnd = await createFrontEnd({
+      store: 'memory://proxy-upgrade-guard-test',
+      logger: createLogger('warn', (line) => logged.push(line)),
+    });
+    await setRoute(frontEnd.store, 'default', upstream.upstream.url);
+    await waitFor(() => frontEnd.watcher.route('default'), { what: 'the route' });
+  });
+
+  after(async () => {
+    await upstream.close();
+    await frontEnd.close();
+  });
+
+  for (const kind of ['koa', 'express', 'http'] satisfies FrontKind[]) {
+    describe(`${kind} front end`, () => {
+      let front: Front;
+
+      before(async () => {
+        front = await startFront(kind, { frontEnd, upgradeGuard });
+      });
+
+      after(() => front.close());
+
+      test('a refused handshake gets the guard’s answer and never reaches the upstream', async () => {
+        const upgradesBefore = upstream.upgrades.length;
+        assert.match(await refusal(`${front.wsUrl}/closed/chat`), /Unexpected server response: 503/);
+        assert.equal(upstream.upgrades.length, upgradesBefore);
+        assert.equal(guarded.at(-1), '/closed/chat');
+      });
+
+      test('an admitted handshake is proxied as before', async () => {
+        const socket = await connect(`${front.wsUrl}/open/chat`);
+        assert.equal(await exchange(socket, 'hi'), 'A:hi');
+        assert.equal(upstream.upgrades.at(-1)?.url, '/open/chat');
+        assert.equal(guarded.at(-1), '/open/chat');
+        socket.close();
+      });
+
+      test('a guard that throws costs the client a 500 and is logged; the front end serves on', async () => {
+        const loggedBefore = logged.length;
+        const upgradesBefore = upstream.upgrades.length;
+        assert.match(await refusal(`${front.wsUrl}/broken/chat`), /Unexpected server response: 500/);
+        assert.equal(upstream.upgrades.length, upgradesBefore);
+        assert.equal(logged.length, loggedBefore + 1);
+        const entry = JSON.parse(logged.at(-1)!) as Record<string, unknown>;
+        assert.deepEqual(
+          [entry.level, entry.msg, entry.err, entry.path],
+          ['error', 'WebSocket refused: the upgradeGuard threw', 'guard bug', '/broken/chat'],
+        );
+        const socket = await connect(`${front.wsUrl}/open/again`);
+        assert.equal(await exchange(socket, 'still'), 'A:still');
+        socket.close();
+      });
+    });
+  }
+
+  test('nothing but the guard failures was logged', () => {
+    assert.equal(logged.length, 3);
+    assert.ok(logged.every((line) => line.includes('the upgradeGuard threw')));
+  });
+});
