@@ -30,6 +30,11 @@ export interface CommandSpec {
   readonly positionals?: readonly PositionalSpec[];
   readonly options?: Readonly<Record<string, OptionSpec>>;
   readonly examples: readonly string[];
+  /**
+   * The command runs for a while (cutover, watch): its Redis connection comes back after a blip
+   * instead of failing for good, so a clean-up minutes later still reaches Redis.
+   */
+  readonly longRunning?: boolean;
   /** Runs the command; resolves to the exit code (0 when undefined). */
   run(context: CommandContext, args: ParsedArgs): Promise<number | undefined>;
 }

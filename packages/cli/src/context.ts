@@ -46,7 +46,12 @@ export class CommandContext {
   private readonly stdin: (NodeJS.ReadableStream & { readonly isTTY?: boolean }) | undefined;
   private openedStore: Store | undefined;
 
-  constructor(io: CliIO, options: GlobalOptions) {
+  constructor(
+    io: CliIO,
+    options: GlobalOptions,
+    /** Reconnect to Redis after a blip (long-running commands); fail for good otherwise. */
+    private readonly reconnect = false,
+  ) {
     this.options = options;
     this.stdout = io.stdout ?? process.stdout;
     this.stderr = io.stderr ?? process.stderr;
@@ -71,11 +76,11 @@ export class CommandContext {
     return Boolean(this.stdin?.isTTY && this.stdout.isTTY);
   }
 
-  /** The store, opened on first use without reconnecting, so an unreachable Redis fails fast. */
+  /** The store, opened on first use; an unreachable Redis fails the first command at once either way. */
   get store(): Store {
     this.openedStore ??= createStore(this.options.redis, {
       prefix: this.options.prefix,
-      reconnect: false,
+      reconnect: this.reconnect,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       logger: silentLogger,
     });

@@ -83,14 +83,18 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
       return EXIT.ok;
     }
     const env = io.env ?? process.env;
-    context = new CommandContext(io, {
-      redis: args.string('redis') ?? (env.SWITCHYARD_REDIS_URL || DEFAULT_REDIS_URL),
-      prefix: args.string('prefix'),
-      site: args.string('site') ?? '',
-      siteGiven: args.has('site'),
-      json: args.flag('json'),
-      yes: args.flag('yes'),
-    });
+    context = new CommandContext(
+      io,
+      {
+        redis: args.string('redis') ?? (env.SWITCHYARD_REDIS_URL || DEFAULT_REDIS_URL),
+        prefix: args.string('prefix'),
+        site: args.string('site') ?? '',
+        siteGiven: args.has('site'),
+        json: args.flag('json'),
+        yes: args.flag('yes'),
+      },
+      spec.longRunning,
+    );
     return (await spec.run(context, args)) ?? EXIT.ok;
   } catch (error) {
     const code = isSwitchyardError(error) ? error.code : undefined;

@@ -125,11 +125,15 @@ describe('status, fronts and watch', () => {
     assert.ok(!(await run('status')).stdout.includes(ESC));
   });
 
-  test('watch: prints changes and convergence as they happen, exits 0 on SIGINT', async () => {
+  test('watch: prints changes and convergence as they happen, rides out a Redis outage, exits 0 on SIGINT', async () => {
     const watch = startCli(['watch', '--json', '--interval', '50ms'], { SWITCHYARD_REDIS_URL: redis.url });
     await watch.waitForOutput(/"type":"snapshot"/);
     assert.equal((await run('route', 'set', 'http://10.0.0.3:3000', '--force')).code, 0);
     await watch.waitForOutput(/"type":"converged"/);
+    await redis.kill();
+    await watch.waitForOutput(/"type":"redis-down"/);
+    await redis.restart();
+    await watch.waitForOutput(/"type":"redis-up"/);
     watch.child.kill('SIGINT');
     const result = await watch.exited;
     assert.equal(result.code, 0, result.stderr);

@@ -53,6 +53,7 @@ export const cutoverCommand: CommandSpec = {
     'switchyard cutover --resume --sync "./copy-db.sh"',
     'switchyard cutover --abort --site shop',
   ],
+  longRunning: true,
   async run(context, args) {
     const modes = ['to', 'resume', 'abort'].filter((name) => args.has(name));
     if (modes.length !== 1) {

@@ -1,4 +1,4 @@
-import { type FrontEndReport, readState, type StoredSite, type StoredState } from '@switchyard/core';
+import { type FrontEndReport, isSwitchyardError, readState, type StoredSite, type StoredState } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
 import { describeMaintenanceValue } from '../describe';
@@ -18,7 +18,9 @@ type WatchEvent =
   | { type: 'maintenance'; site: string; from: string | null; to: string | null; version: number }
   | { type: 'front-joined' | 'front-left'; id: string; host: string; pid: number }
   | { type: 'front-connection'; id: string; connected: boolean }
-  | { type: 'converged'; version: number; digest: string; fronts: number; ms: number };
+  | { type: 'converged'; version: number; digest: string; fronts: number; ms: number }
+  | { type: 'redis-down'; error: string }
+  | { type: 'redis-up' };
 
 /** `switchyard watch` */
 export const watchCommand: CommandSpec = {
@@ -33,14 +35,29 @@ export const watchCommand: CommandSpec = {
     interval: { type: 'string', value: '<duration>', description: 'how often to poll (default 250ms)' },
   },
   examples: ['switchyard watch', 'switchyard watch --json --interval 100ms'],
+  longRunning: true,
   async run(context, args) {
     const intervalMs = parseDuration(args.string('interval') ?? '250ms', 'interval');
     const { store, signal } = context;
     if (!context.json) context.note(context.style.dim(`watching ${store.description} (Ctrl-C to stop)`));
     let previous: Snapshot | undefined;
     let pending: { digest: string; version: number; since: number } | undefined;
+    let down = false;
     while (!signal.aborted) {
-      const [state, reports] = await Promise.all([readState(store), store.listFronts()]);
+      let state: StoredState;
+      let reports: FrontEndReport[];
+      try {
+        [state, reports] = await Promise.all([readState(store), store.listFronts()]);
+      } catch (error) {
+        // Unreachable at start is an error; later, a live view should ride out the outage.
+        if (!previous || !isSwitchyardError(error, 'ERR_STORE_UNAVAILABLE')) throw error;
+        if (!down) show(context, { type: 'redis-down', error: error.message });
+        down = true;
+        if (!(await pause(intervalMs, signal))) break;
+        continue;
+      }
+      if (down) show(context, { type: 'redis-up' });
+      down = false;
       const snapshot: Snapshot = { state, fronts: new Map(reports.map((front) => [front.id, front])) };
       for (const event of changes(previous, snapshot)) show(context, event);
       if (!previous || previous.state.digest !== state.digest)
@@ -58,15 +75,21 @@ export const watchCommand: CommandSpec = {
         pending = undefined;
       }
       previous = snapshot;
-      try {
-        await sleep(intervalMs, signal);
-      } catch {
-        break;
-      }
+      if (!(await pause(intervalMs, signal))) break;
     }
     return 0;
   },
 };
+
+/** Sleeps; false when interrupted. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function changes(before: Snapshot | undefined, after: Snapshot): WatchEvent[] {
   const { state } = after;
@@ -135,6 +158,12 @@ function show(context: CommandContext, event: WatchEvent): void {
       break;
     case 'front-connection':
       context.print(`${stamp} front end ${event.id} ${event.connected ? style.green('reconnected to Redis') : style.red('lost Redis')}`);
+      break;
+    case 'redis-down':
+      context.print(`${stamp} ${style.red(`lost Redis (${event.error}); retrying`)}`);
+      break;
+    case 'redis-up':
+      context.print(`${stamp} ${style.green('Redis reachable again')}`);
       break;
     case 'converged':
       context.print(
