@@ -113,91 +113,105 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
   const emit = emitter(options.onEvent, id, site);
   const started = performance.now();
   emit({ type: 'step-start', step: 'preflight' });
-  let journal: CutoverJournal;
-  let plan: CutoverPlan;
-  const checks: string[] = [];
+  let preflight: Preflight;
   let confirmMs = 0;
   try {
-    const existing = await readJournal(store, site);
-    if (existing) throw inProgress(existing);
-    const current = await store.readKeys([store.keys.route(site), store.keys.maintenance(site)]);
-    const from = current.values.get(store.keys.route(site)) ?? null;
-    const previousMaintenance = current.values.get(store.keys.maintenance(site)) ?? null;
-    if (from !== null && sameTarget(from, to))
-      throw new SwitchyardError('ERR_CUTOVER_FAILED', `${site} already routes to ${to}; nothing to cut over`);
-    if (!options.skipHealthCheck) {
-      const health = await checkHealth(to, { path: options.healthPath, timeoutMs: options.healthTimeoutMs, signal: options.signal });
-      checks.push(`${to} healthy (${health.status} in ${formatDuration(health.elapsedMs)})`);
-    }
-    const fronts = await waitForSameState(store, {
-      timeoutMs: options.convergenceTimeoutMs ?? DEFAULT_CONVERGENCE_TIMEOUT_MS,
-      signal: options.signal,
-    });
-    checks.push(fronts.fronts.length === 0 ? 'no live front end' : `${fronts.fronts.length} front end(s) converged`);
-    const maintenance = parseMaintenance(
-      stringifyMaintenance({
-        ...options.maintenance,
-        ...(options.hold !== undefined ? { hold: options.hold } : {}),
-        mode: options.full ? 'on' : 'read-only',
-        startedAt: new Date().toISOString(),
-        by: actor,
-      }),
-    );
-    const now = new Date().toISOString();
-    journal = {
-      id,
-      site,
-      step: 'maintenance',
-      from,
-      to,
-      previousMaintenance,
-      maintenance: stringifyMaintenance(maintenance),
-      startedAt: now,
-      updatedAt: now,
-      by: actor,
-      host: hostname(),
-      pid: process.pid,
-      hasSync: Boolean(options.sync || options.untilReady),
-      hasVerify: Boolean(options.verify),
-    };
-    plan = planOf(journal, options, fronts.fronts.length, false);
-    emit({ type: 'plan', plan });
+    preflight = await checkAndPlan(options, { id, site, to, actor });
+    emit({ type: 'plan', plan: preflight.plan });
     if (options.dryRun) {
       // A write that changes nothing: a read-only replica refuses it just the same.
       await store.removeFront(`write-probe-${id}`);
-      checks.push('Redis writable');
-      const ms = elapsed(started);
-      emit({ type: 'step-done', step: 'preflight', ms, detail: checks.join('; ') });
+      preflight.checks.push('Redis writable');
+      const step = { step: 'preflight' as const, ms: elapsed(started), detail: preflight.checks.join('; ') };
+      emit({ type: 'step-done', ...step });
       const report: CutoverReport = {
         cutoverId: id,
         site,
-        from,
+        from: preflight.journal.from,
         to,
         outcome: 'dry-run',
-        steps: [{ step: 'preflight', ms, detail: checks.join('; ') }],
+        steps: [step],
         maintenanceWindowMs: null,
-        totalMs: ms,
+        totalMs: step.ms,
       };
       emit({ type: 'done', report });
       return report;
     }
     const asked = performance.now();
-    if (options.confirm && !(await options.confirm(plan))) {
+    if (options.confirm && !(await options.confirm(preflight.plan))) {
       throw new SwitchyardError('ERR_ABORTED', 'cutover cancelled; nothing was changed');
     }
     // Time spent reading the plan is not pre-flight time.
     confirmMs = elapsed(asked);
-    const again = await readJournal(store, site);
-    if (again) throw inProgress(again);
-    await writeJournal(store, site, journal);
-    checks.push('Redis writable');
+    // Someone may have started a cutover while the plan was being read.
+    const other = await readJournal(store, site);
+    if (other) throw inProgress(other);
+    await writeJournal(store, site, preflight.journal);
+    preflight.checks.push('Redis writable');
   } catch (error) {
     emit({ type: 'step-failed', step: 'preflight', ms: elapsed(started), error: eventError(error) });
     throw error;
   }
-  const ms = elapsed(started) - confirmMs;
-  emit({ type: 'step-done', step: 'preflight', ms, detail: checks.join('; ') });
-  return new CutoverRun(options, journal, actor, emit, started, [{ step: 'preflight', ms, detail: checks.join('; ') }]).run();
+  const step = { step: 'preflight' as const, ms: elapsed(started) - confirmMs, detail: preflight.checks.join('; ') };
+  emit({ type: 'step-done', ...step });
+  return new CutoverRun(options, preflight.journal, actor, emit, started, [step]).run();
+}
+
+interface Preflight {
+  readonly journal: CutoverJournal;
+  readonly plan: CutoverPlan;
+  /** What was checked, for the step's detail. */
+  readonly checks: string[];
+}
+
+/** Step 1 up to the plan: reads the state, checks the target and the front ends; changes nothing. */
+async function checkAndPlan(
+  options: CutoverOptions,
+  { id, site, to, actor }: { id: string; site: string; to: string; actor: string },
+): Promise<Preflight> {
+  const { store } = options;
+  const checks: string[] = [];
+  const existing = await readJournal(store, site);
+  if (existing) throw inProgress(existing);
+  const current = await store.readKeys([store.keys.route(site), store.keys.maintenance(site)]);
+  const from = current.values.get(store.keys.route(site)) ?? null;
+  const previousMaintenance = current.values.get(store.keys.maintenance(site)) ?? null;
+  if (from !== null && sameTarget(from, to)) {
+    throw new SwitchyardError('ERR_CUTOVER_FAILED', `${site} already routes to ${to}; nothing to cut over`);
+  }
+  if (!options.skipHealthCheck) {
+    const health = await checkHealth(to, { path: options.healthPath, timeoutMs: options.healthTimeoutMs, signal: options.signal });
+    checks.push(`${to} healthy (${health.status} in ${formatDuration(health.elapsedMs)})`);
+  }
+  const fronts = await waitForSameState(store, {
+    timeoutMs: options.convergenceTimeoutMs ?? DEFAULT_CONVERGENCE_TIMEOUT_MS,
+    signal: options.signal,
+  });
+  checks.push(fronts.fronts.length === 0 ? 'no live front end' : `${fronts.fronts.length} front end(s) converged`);
+  const now = new Date().toISOString();
+  const journal: CutoverJournal = {
+    id,
+    site,
+    step: 'maintenance',
+    from,
+    to,
+    previousMaintenance,
+    maintenance: stringifyMaintenance({
+      ...options.maintenance,
+      ...(options.hold !== undefined ? { hold: options.hold } : {}),
+      mode: options.full ? 'on' : 'read-only',
+      startedAt: now,
+      by: actor,
+    }),
+    startedAt: now,
+    updatedAt: now,
+    by: actor,
+    host: hostname(),
+    pid: process.pid,
+    hasSync: Boolean(options.sync || options.untilReady),
+    hasVerify: Boolean(options.verify),
+  };
+  return { journal, plan: planOf(journal, options, fronts.fronts.length, false), checks };
 }
 
 /**
