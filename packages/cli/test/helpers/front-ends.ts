@@ -18,10 +18,10 @@ export interface FrontEndProcess {
 }
 
 /** Starts fixtures/front-end.ts against `redisUrl`; resolves once it has synced and heart-beaten. */
-export async function startFrontEndProcess(redisUrl: string, args: readonly string[] = []): Promise<FrontEndProcess> {
+export async function startFrontEndProcess(redisUrl: string): Promise<FrontEndProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=switchyard-source', '--import', 'tsx', join(__dirname, '..', 'fixtures', 'front-end.ts'), ...args],
+    ['--conditions=switchyard-source', '--import', 'tsx', join(__dirname, '..', 'fixtures', 'front-end.ts')],
     {
       env: { ...process.env, SWITCHYARD_REDIS_URL: redisUrl },
       stdio: ['ignore', 'pipe', 'pipe'],
