@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
 import { RedisServer } from '../../../test/support/redis-server';
 import { type AppServer, startAppServer } from './helpers/app-server';
 import { type CliProcess, startCli } from './helpers/cli-process';
@@ -12,10 +15,15 @@ describe('switchyard serve', () => {
   let serve: CliProcess;
   let url: string;
   let frontId: string;
+  let sockets: WebSocketServer;
+  let socket: WebSocket | undefined;
 
   before(async () => {
     redis = await RedisServer.start();
     [oldApp, newApp] = await Promise.all([startAppServer('old'), startAppServer('new')]);
+    sockets = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(sockets, 'listening');
+    sockets.on('connection', (peer) => peer.on('message', (data) => peer.send(`echo ${String(data)}`)));
     await redis.cli.set('switchyard:route:shop', oldApp.url);
     serve = startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--site', 'shop', '--json'], { SWITCHYARD_REDIS_URL: redis.url });
     await serve.waitForOutput(/"type":"listening"/);
@@ -27,6 +35,9 @@ describe('switchyard serve', () => {
 
   after(async () => {
     if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    socket?.terminate();
+    for (const peer of sockets.clients) peer.terminate();
+    sockets.close();
     await Promise.all([oldApp.close(), newApp.close()]);
     await redis.stop();
   });
@@ -59,7 +70,27 @@ describe('switchyard serve', () => {
     assert.equal((await runMain(['maintenance', 'off', '--site', 'shop'], { redis: redis.url })).code, 0);
   });
 
+  test('WebSockets are proxied; maintenance refuses new handshakes and leaves open sockets open', async () => {
+    const wsTarget = `http://127.0.0.1:${(sockets.address() as AddressInfo).port}`;
+    assert.equal((await runMain(['route', 'set', wsTarget, '--site', 'shop', '--force'], { redis: redis.url })).code, 0);
+    const open = new WebSocket(`${url.replace('http', 'ws')}/live`);
+    socket = open;
+    await once(open, 'open');
+    open.send('hi');
+    assert.equal(String((await once(open, 'message'))[0]), 'echo hi');
+    assert.equal((await runMain(['maintenance', 'on', '--site', 'shop', '--read-only'], { redis: redis.url })).code, 0);
+    const refused = new WebSocket(`${url.replace('http', 'ws')}/live`);
+    refused.on('error', () => undefined);
+    const [, response] = (await once(refused, 'unexpected-response')) as [unknown, { statusCode: number }];
+    assert.equal(response.statusCode, 503);
+    refused.terminate();
+    open.send('still there');
+    assert.equal(String((await once(open, 'message'))[0]), 'echo still there');
+    assert.equal((await runMain(['maintenance', 'off', '--site', 'shop'], { redis: redis.url })).code, 0);
+  });
+
   test('a dead upstream gives a 502 page, not a crash', async () => {
+    assert.equal((await runMain(['route', 'set', newApp.url, '--site', 'shop'], { redis: redis.url })).code, 0);
     await newApp.close();
     const response = await fetch(`${url}/`);
     assert.equal(response.status, 502);
@@ -67,8 +98,11 @@ describe('switchyard serve', () => {
     assert.equal(serve.child.exitCode, null);
   });
 
-  test('SIGTERM: graceful shutdown, exit 0, heartbeat removed', async () => {
+  test('SIGTERM: graceful shutdown even with a WebSocket open, exit 0, heartbeat removed', async () => {
+    assert.equal(socket?.readyState, WebSocket.OPEN);
+    const socketClosed = once(socket as WebSocket, 'close');
     serve.child.kill('SIGTERM');
+    await socketClosed;
     const result = await serve.exited;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /\{"type":"stopped"\}\n$/);

@@ -6,6 +6,7 @@ import { koaProxy } from '@switchyard/proxy';
 import Koa from 'koa';
 import type { CommandSpec, ParsedArgs } from '../command';
 import { parseDuration, parseWholeNumber, usageError } from '../option-values';
+import { sleep } from '../sleep';
 
 /** `switchyard serve` */
 export const serveCommand: CommandSpec = {
@@ -51,7 +52,15 @@ export const serveCommand: CommandSpec = {
       ...selection,
       ...(args.flag('trust-proxy') ? { trustProxy: true as TrustProxy } : {}),
     });
-    const proxy = koaProxy({ frontEnd, logger, ...selection, changeOrigin: args.flag('change-origin'), timeoutMs });
+    // A WebSocket can write, so maintenance refuses new ones even when read-only; open ones stay open.
+    const proxy = koaProxy({
+      frontEnd,
+      logger,
+      ...selection,
+      changeOrigin: args.flag('change-origin'),
+      timeoutMs,
+      upgradeGuard: maintenance.handler.guardUpgrade,
+    });
     const app = new Koa();
     app.silent = true;
     app.use(maintenance);
@@ -78,10 +87,12 @@ export const serveCommand: CommandSpec = {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     maintenance.handler.close();
-    const grace = setTimeout(() => server.closeAllConnections(), graceMs);
-    await closed;
-    clearTimeout(grace);
+    const deadline = performance.now() + graceMs;
+    while (frontEnd.stats.inFlight > 0 && performance.now() < deadline) await sleep(20);
+    // WebSockets and whatever outlived the grace period would keep the server open forever.
     proxy.close();
+    server.closeAllConnections();
+    await closed;
     await frontEnd.close();
     if (context.json) context.printJson({ type: 'stopped' });
     return 0;
