@@ -29,8 +29,11 @@ export class RedisServer {
 
   /** A plain client, as an operator's `redis-cli` would be; closed by stop(). */
   get cli(): Redis {
-    this.client ??= new Redis({ port: this.port, host: '127.0.0.1', protocol: 2, lazyConnect: false, retryStrategy: () => 100 });
-    this.client.on('error', () => undefined);
+    if (!this.client) {
+      this.client = new Redis({ port: this.port, host: '127.0.0.1', protocol: 2, retryStrategy: () => 100 });
+      // Tests kill and restart the server on purpose; the client reconnects by itself.
+      this.client.on('error', () => undefined);
+    }
     return this.client;
   }
 

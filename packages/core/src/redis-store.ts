@@ -86,8 +86,9 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   const ready = async (): Promise<SwitchyardRedis> => {
     if (closed) throw new SwitchyardError('ERR_STORE_CLOSED', 'the store was closed; create a new one');
     if (command.status === 'wait') {
+      // The 'error' event carries the cause (ECONNREFUSED…); the rejection only says the connection closed.
       connecting = command.connect().catch((error: Error) => {
-        lastError = error;
+        lastError ??= error;
       });
     }
     if (command.status !== 'ready' && connecting) await connecting;

@@ -25,7 +25,8 @@ export function parseRoute(raw: string): Route {
   if (value === '') fail('it is empty');
   if (value.length > MAX_ROUTE_LENGTH) fail(`it is longer than ${MAX_ROUTE_LENGTH} characters`);
   if (value.startsWith('{')) fail('the JSON form is reserved for weighted targets and not supported by this version');
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) fail(/\s/.test(value) ? 'it is not a URL' : `it has no scheme (did you mean http://${value}?)`);
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+    fail(/\s/.test(value) ? 'it is not a URL' : `it has no scheme (did you mean http://${value}?)`);
   let url: URL;
   try {
     url = new URL(value);
