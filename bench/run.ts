@@ -63,7 +63,9 @@ async function throughput(redis: RedisServer): Promise<void> {
     'direct (no proxy)': upstream,
     'http-proxy + keep-alive (baseline)': await start('front.ts', ['http-proxy', target]),
     'switchyard plain http, memory store': await start('front.ts', ['http', target]),
+    'express + http-proxy (framework baseline)': await start('front.ts', ['express-http-proxy', target]),
     'switchyard express, memory store': await start('front.ts', ['express', target]),
+    'koa + koa-proxies (framework baseline)': await start('front.ts', ['koa-proxies', target]),
     'switchyard koa, memory store': await start('front.ts', ['koa', target]),
     'switchyard koa, redis store': await start('front.ts', ['koa', target], { SWITCHYARD_REDIS_URL: redis.url }),
   };

@@ -1,5 +1,7 @@
 // A front end under benchmark. Modes:
 //   http-proxy  bare http-proxy with a keep-alive agent and a fixed target (the baseline)
+//   express-http-proxy  Express + the same bare http-proxy (the framework's own cost, without Switchyard)
+//   koa-proxies         Koa + koa-proxies with a fixed target and keep-alive agent (likewise)
 //   http        plain node:http + Switchyard proxy (target read from the watcher)
 //   express     Express + Switchyard maintenance + proxy
 //   koa         Koa + Switchyard maintenance + proxy
@@ -12,6 +14,7 @@ import { createProxyHandler, expressProxy, koaProxy } from '@switchyard/proxy';
 import express from 'express';
 import httpProxy from 'http-proxy';
 import Koa from 'koa';
+import koaProxies from 'koa-proxies';
 
 const [mode = 'koa', target = ''] = process.argv.slice(2);
 
@@ -24,12 +27,21 @@ function announce(server: ReturnType<typeof createServer>): void {
 }
 
 async function main(): Promise<void> {
-  if (mode === 'http-proxy') {
-    const proxy = httpProxy.createProxyServer({ target, agent: new Agent({ keepAlive: true }), xfwd: true });
+  const agent = new Agent({ keepAlive: true });
+  if (mode === 'http-proxy' || mode === 'express-http-proxy') {
+    const proxy = httpProxy.createProxyServer({ target, agent, xfwd: true });
     proxy.on('error', (_error, _req, res) => {
       if ('writeHead' in res && !res.headersSent) res.writeHead(502).end();
     });
-    announce(createServer((req, res) => proxy.web(req, res)));
+    if (mode === 'http-proxy') announce(createServer((req, res) => proxy.web(req, res)));
+    else announce(createServer(express().use((req, res) => proxy.web(req, res))));
+    return;
+  }
+  if (mode === 'koa-proxies') {
+    const app = new Koa();
+    // koa-proxies passes unknown options through to http-proxy; its types do not list xfwd.
+    app.use(koaProxies('/', { target, agent, xfwd: true, logs: false } as Parameters<typeof koaProxies>[1]));
+    announce(createServer(app.callback()));
     return;
   }
   const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'memory://bench' });
