@@ -115,8 +115,8 @@ export class FrontEnd {
     };
   }
 
-  /** Publishes the heartbeat soon, coalescing bursts; counters call this when they change. */
-  schedulePublish(): void {
+  /** Publishes the heartbeat soon, coalescing bursts of changes into one write. */
+  private schedulePublish(): void {
     if (this.publishScheduled || this.closed || !this.heartbeatTimer) return;
     this.publishScheduled = true;
     setImmediate(() => {
