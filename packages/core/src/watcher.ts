@@ -276,10 +276,13 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       this.downSince = undefined;
       this.emit('up');
     }
+    // The store knows only now whether it can push changes; poll faster if it cannot.
+    this.scheduleResyncTimer();
     void this.resync();
   }
 
   private scheduleResyncTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
     if (this.closed) return;
     const period = this.store.pushesChanges ? this.resyncIntervalMs : this.pollIntervalMs;
     this.timer = setTimeout(() => {

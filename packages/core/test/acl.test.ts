@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
-import { createStore, FrontEnd, setRoute, silentLogger } from '../src/index';
+import { createLogger, createStore, FrontEnd, setRoute, silentLogger } from '../src/index';
 
 // The ACL the README documents for a front end's Redis user: if it is too narrow, this fails.
 const FRONT_END_ACL =
@@ -27,6 +27,32 @@ test('a front end works with the least-privileged ACL user the README documents'
   } finally {
     await front.close();
     await operator.close();
+    await redis.stop();
+  }
+});
+
+test('where CLIENT TRACKING is refused, the front end says so once and polls instead', async () => {
+  const redis = await RedisServer.start();
+  const lines: string[] = [];
+  const logger = createLogger('warn', (line) => lines.push(line));
+  const withoutTracking = FRONT_END_ACL.filter((rule) => rule !== '+client|tracking');
+  const front = new FrontEnd({
+    store: `redis://front:s3cret-pw@127.0.0.1:${redis.port}`,
+    logger,
+    resyncIntervalMs: 60_000,
+    pollIntervalMs: 100,
+  });
+  try {
+    await redis.cli.call('ACL', 'SETUSER', 'front', 'on', '>s3cret-pw', ...withoutTracking);
+    await front.start();
+    assert.equal(front.store.pushesChanges, false);
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', { what: 'change seen by polling' });
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:4444');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:4444', { what: 'second change seen by polling' });
+    assert.equal(lines.filter((line) => line.includes('refused CLIENT TRACKING')).length, 1, 'said once');
+  } finally {
+    await front.close();
     await redis.stop();
   }
 });
