@@ -117,4 +117,27 @@ describe('fail-static', () => {
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, startTimeoutMs: 300 });
     await assert.rejects(front.start(), { code: 'ERR_STORE_UNAVAILABLE' });
   });
+
+  test('only the subscriber connection dropped: tracking is redirected to its new id', async () => {
+    const redis = await RedisServer.start();
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
+    const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
+    await front.start();
+    const killed = Number(await redis.cli.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+    assert.equal(killed, 1);
+    await waitFor(() => front.watcher.connected, { what: 'subscriber back' });
+    // Until tracking points at the new subscriber, invalidations go nowhere; the resync on reconnect catches up.
+    await waitFor(
+      async () => {
+        await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+        return front.watcher.route('default')?.target === 'http://127.0.0.1:2222';
+      },
+      { timeoutMs: 10_000, intervalMs: 50, what: 'flip seen after the subscriber reconnected' },
+    );
+    // The slow resync is a minute away: only a pushed invalidation can deliver this one in time.
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', { timeoutMs: 3000, what: 'pushed flip' });
+    await front.close();
+    await redis.stop();
+  });
 });
