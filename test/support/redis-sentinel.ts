@@ -42,10 +42,16 @@ export class RedisSentinel {
     );
     const child = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
     const sentinel = new RedisSentinel(port, child, dir);
+    // A replica can be promoted only once the sentinel sees it healthy and in sync with the master.
     await waitFor(
       async () => {
-        const known = (await sentinel.client.call('SENTINEL', 'REPLICAS', 'mymaster')) as unknown[];
-        return known.length >= replicas;
+        const known = (await sentinel.client.call('SENTINEL', 'REPLICAS', 'mymaster')) as string[][];
+        const healthy = known.filter((fields) => {
+          const info = new Map<string, string>();
+          for (let index = 0; index + 1 < fields.length; index += 2) info.set(fields[index]!, fields[index + 1]!);
+          return info.get('flags') === 'slave' && info.get('master-link-status') === 'ok';
+        });
+        return healthy.length >= replicas;
       },
       { timeoutMs: 15_000, what: 'sentinel to discover the replicas' },
     );
@@ -61,7 +67,12 @@ export class RedisSentinel {
   /** Forces a failover to a replica (no quorum needed) and waits until the sentinel names the new master. */
   async failover(): Promise<number> {
     const before = await this.masterPort();
-    await this.client.call('SENTINEL', 'FAILOVER', this.masterName);
+    // NOGOODSLAVE: the sentinel has not re-checked the replica lately; it will within a second.
+    await waitFor(async () => (await this.client.call('SENTINEL', 'FAILOVER', this.masterName)) === 'OK', {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: 'the sentinel to accept the failover',
+    });
     return waitFor(
       async () => {
         const port = await this.masterPort();
