@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { freePort } from './ports';
 
-/** Every redis-server still running, killed when the test process exits, even after a failed test skipped its clean-up. */
+/** Every redis-server still running, killed when the test process exits (a failed test may have skipped its clean-up). */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
@@ -73,10 +72,6 @@ export class RedisServer {
     ]);
     child.stdout?.resume();
     child.stderr?.resume();
-    // A server left running by a failed test must not keep the test process alive; the exit hook kills it.
-    child.unref();
-    (child.stdout as Socket | null)?.unref();
-    (child.stderr as Socket | null)?.unref();
   }
 
   /** Kills the server abruptly (SIGKILL), as a crash or a network cut would look to clients. */
