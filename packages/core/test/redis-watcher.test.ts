@@ -77,10 +77,12 @@ describe('watcher on real Redis', () => {
 });
 
 describe('fail-static', () => {
-  test('Redis killed: the last state stays; restarted: tracking resumes and a new flip is seen', async () => {
+  test('Redis killed: the last state stays; restarted: tracking resumes and a new flip is seen', async (t) => {
     const redis = await RedisServer.start();
+    t.after(() => redis.stop());
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
+    t.after(() => front.close());
     await front.start();
     const events: string[] = [];
     front.watcher.on('down', () => events.push('down'));
@@ -93,35 +95,37 @@ describe('fail-static', () => {
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'flip after restart' });
     assert.deepEqual(events, ['down', 'up']);
-    await front.close();
-    await redis.stop();
   });
 
-  test('a front end started while Redis is down starts as soon as Redis appears', async () => {
+  test('a front end started while Redis is down starts as soon as Redis appears', async (t) => {
     const redis = await RedisServer.start();
+    t.after(() => redis.stop());
     await redis.kill();
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, startTimeoutMs: 20_000 });
+    t.after(() => front.close());
     const started = front.start();
     await waitFor(() => !front.watcher.connected, { what: 'outage noticed at start' });
     await redis.restart();
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
     await started;
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:1111', { what: 'state after late start' });
-    await front.close();
-    await redis.stop();
   });
 
-  test('start() gives up with ERR_STORE_UNAVAILABLE after startTimeoutMs', async () => {
+  test('start() gives up with ERR_STORE_UNAVAILABLE after startTimeoutMs', async (t) => {
     const redis = await RedisServer.start();
+    t.after(() => redis.stop());
     await redis.kill();
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, startTimeoutMs: 300 });
+    t.after(() => front.close());
     await assert.rejects(front.start(), { code: 'ERR_STORE_UNAVAILABLE' });
   });
 
-  test('only the subscriber connection dropped: tracking is redirected to its new id', async () => {
+  test('only the subscriber connection dropped: tracking is redirected to its new id', async (t) => {
     const redis = await RedisServer.start();
+    t.after(() => redis.stop());
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
+    t.after(() => front.close());
     await front.start();
     const killed = Number(await redis.cli.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
     assert.equal(killed, 1);
@@ -137,7 +141,5 @@ describe('fail-static', () => {
     // The slow resync is a minute away: only a pushed invalidation can deliver this one in time.
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', { timeoutMs: 3000, what: 'pushed flip' });
-    await front.close();
-    await redis.stop();
   });
 });
