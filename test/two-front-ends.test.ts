@@ -3,11 +3,11 @@
 // Redis dying during traffic fails no request; maintenance from one CLI call reaches both.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { request } from '../packages/proxy/test/helpers/http-client';
-import { startEchoUpstream, type Upstream } from '../packages/proxy/test/helpers/upstream';
 import { runCli } from './support/cli';
 import { type FrontProcess, startExampleFront } from './support/front-process';
+import { request } from './support/http-client';
 import { RedisServer } from './support/redis-server';
+import { startEchoUpstream, type Upstream } from './support/upstream';
 import { waitFor } from './support/wait';
 
 describe('two front-end processes on one Redis', () => {

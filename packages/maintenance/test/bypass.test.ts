@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createStore, FrontEnd, type MaintenanceState, type Store, setMaintenance, silentLogger } from '@switchyard/core';
+import { type FrontEnd, type MaintenanceState, type Store, setMaintenance } from '@switchyard/core';
+import { type ClientResponse, request } from '../../../test/support/http-client';
 import { waitFor } from '../../../test/support/wait';
 import { hashSecret, type MaintenanceOptions } from '../src/index';
-import { BROWSER_ACCEPT, FRAMEWORKS, type Framework, type Reply, send, startApp, type TestApp } from './harness';
+import { BROWSER_ACCEPT, FRAMEWORKS, type Framework, startApp, startFrontInMaintenance, type TestApp } from './harness';
 
 const SECRET = 'let-me-in-7f3a';
 const SITES: Record<string, MaintenanceState> = {
@@ -29,11 +30,11 @@ function get(
   headers: Record<string, string> = {},
   extra: { method?: string; localAddress?: string } = {},
 ) {
-  return send(app.origin, path, { ...extra, headers: { 'x-site': site, accept: BROWSER_ACCEPT, ...headers } });
+  return request(`${app.origin}${path}`, { ...extra, headers: { 'x-site': site, accept: BROWSER_ACCEPT, ...headers } });
 }
 
 /** The `name=value` part of a Set-Cookie header, ready for a Cookie header. */
-function cookieOf(reply: Reply): string {
+function cookieOf(reply: ClientResponse): string {
   const header = reply.headers['set-cookie']?.[0];
   assert.ok(header, 'a cookie was set');
   return header.split(';')[0]!;
@@ -44,10 +45,7 @@ describe('bypass', () => {
   let writer: Store;
 
   before(async () => {
-    writer = createStore('memory://bypass');
-    for (const [site, state] of Object.entries(SITES)) await setMaintenance(writer, site, state, { actor: 'test' });
-    front = await new FrontEnd({ store: 'memory://bypass', logger: silentLogger }).start();
-    await waitFor(() => Object.keys(SITES).every((site) => front.watcher.maintenance(site)), { what: 'states applied' });
+    ({ front, writer } = await startFrontInMaintenance('bypass', SITES));
   });
 
   after(async () => {

@@ -1,8 +1,9 @@
-import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createStore, FrontEnd, type Logger, type MaintenanceState, type Store, setMaintenance, silentLogger } from '@switchyard/core';
 import express from 'express';
 import Koa from 'koa';
+import { startUpstream } from '../../../test/support/upstream';
+import { waitFor } from '../../../test/support/wait';
 import { expressMaintenance, koaMaintenance, type MaintenanceHandler, type MaintenanceOptions } from '../src/index';
 
 /** The frameworks every shared case runs against. */
@@ -31,7 +32,7 @@ export async function startApp(
 ): Promise<TestApp> {
   let hits = 0;
   let handler: MaintenanceHandler;
-  let server: Server;
+  let serve: (req: IncomingMessage, res: ServerResponse) => void;
   if (framework === 'koa') {
     const app = new Koa();
     const middleware = koaMaintenance(options);
@@ -42,7 +43,7 @@ export async function startApp(
       ctx.type = 'text/plain';
       ctx.body = await behind(ctx.req);
     });
-    server = createServer(app.callback());
+    serve = app.callback();
   } else {
     const app = express();
     const middleware = expressMaintenance(options);
@@ -52,83 +53,58 @@ export async function startApp(
       hits += 1;
       res.type('text/plain').send(await behind(req));
     });
-    server = createServer(app);
+    serve = app;
   }
-  return listen(server, host, handler, () => hits);
+  return listen(serve, host, handler, () => hits);
 }
 
 /** Starts a plain `http` server whose handler runs `handler.handle` in front of the app. */
 export async function startPlainApp(handler: MaintenanceHandler, host = '127.0.0.1'): Promise<TestApp> {
   let hits = 0;
-  const server = createServer((req, res) =>
+  const serve = (req: IncomingMessage, res: ServerResponse) =>
     handler.handle(req, res, () => {
       hits += 1;
       res.end(`app ${req.method} ${req.url}`);
-    }),
-  );
-  return listen(server, host, handler, () => hits);
+    });
+  return listen(serve, host, handler, () => hits);
 }
 
-async function listen(server: Server, host: string, handler: MaintenanceHandler, hits: () => number): Promise<TestApp> {
-  server.listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+async function listen(
+  serve: (req: IncomingMessage, res: ServerResponse) => void,
+  host: string,
+  handler: MaintenanceHandler,
+  hits: () => number,
+): Promise<TestApp> {
+  const upstream = await startUpstream(serve, host);
   return {
-    server,
-    origin: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    server: upstream.server,
+    origin: upstream.url,
     handler,
     hits,
     async close() {
       handler.close();
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
+      await upstream.close();
     },
   };
 }
 
-/** A response as the client saw it. */
-export interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
+/** A front end on its own memory:// store, and a writer on that store to change maintenance while the tests run. */
+export interface MaintenanceFront {
+  readonly front: FrontEnd;
+  readonly writer: Store;
 }
 
-/** Options of send(). */
-export interface SendOptions {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  /** Source address of the connection, e.g. 127.0.0.2 to look like another client. */
-  localAddress?: string;
-}
-
-/** One HTTP request with node:http (no redirects followed, raw Set-Cookie visible). */
-export function send(origin: string, path: string, options: SendOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(origin);
-    // The path is sent as given (a URL object would resolve `..` before the server could see it).
-    const req = httpRequest({
-      host: hostname.replace(/^\[|\]$/g, ''),
-      port,
-      path,
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      localAddress: options.localAddress,
-      agent: false,
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
+/** Writes `sites` (site → maintenance state) to a fresh store `memory://<name>`, then starts a front end and waits until it applies them all. */
+export async function startFrontInMaintenance(
+  name: string,
+  sites: Record<string, MaintenanceState>,
+  logger: Logger = silentLogger,
+): Promise<MaintenanceFront> {
+  const writer = createStore(`memory://${name}`);
+  for (const [site, state] of Object.entries(sites)) await setMaintenance(writer, site, state, { actor: 'test' });
+  const front = await new FrontEnd({ store: `memory://${name}`, logger }).start();
+  await waitFor(() => Object.keys(sites).every((site) => front.watcher.maintenance(site)), { what: 'states applied' });
+  return { front, writer };
 }
 
 /** The Accept header of a desktop browser navigating to a page. */

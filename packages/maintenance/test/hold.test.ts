@@ -1,49 +1,40 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { createStore, FrontEnd, type Store, setMaintenance, setRoute, silentLogger } from '@switchyard/core';
+import { request } from '../../../test/support/http-client';
 import { RedisServer } from '../../../test/support/redis-server';
+import { startUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
-import { FRAMEWORKS, send, startApp } from './harness';
+import { FRAMEWORKS, startApp } from './harness';
 
-/** A real upstream that names itself and echoes the request, standing in for an app server. */
-async function startUpstream(name: string): Promise<{ url: string; server: Server }> {
-  const server = createServer(async (req, res) => res.end(`${name} ${req.method} ${req.url} ${await text(req)}`));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-async function stopServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
+/** An app server that names itself and echoes the request. */
+function startNamedUpstream(name: string): Promise<Upstream> {
+  return startUpstream(async (req, res) => res.end(`${name} ${req.method} ${req.url} ${await text(req)}`));
 }
 
 describe('hold released by a maintenance-off written to Redis', () => {
   let redis: RedisServer;
   let front: FrontEnd;
   let cli: Store;
-  let oldServer: { url: string; server: Server };
-  let newServer: { url: string; server: Server };
+  let oldServer: Upstream;
+  let newServer: Upstream;
 
   before(async () => {
     redis = await RedisServer.start();
     cli = createStore(redis.url, { logger: silentLogger });
     front = await new FrontEnd({ store: redis.url, logger: silentLogger }).start();
-    oldServer = await startUpstream('old');
-    newServer = await startUpstream('new');
+    oldServer = await startNamedUpstream('old');
+    newServer = await startNamedUpstream('new');
   });
 
   after(async () => {
     await front.close();
     await cli.close();
     await redis.stop();
-    await stopServer(oldServer.server);
-    await stopServer(newServer.server);
+    await oldServer.close();
+    await newServer.close();
   });
 
   for (const framework of FRAMEWORKS) {
@@ -62,8 +53,8 @@ describe('hold released by a maintenance-off written to Redis', () => {
         await setMaintenance(cli, site, { mode: 'read-only', hold: 30_000 }, { actor: 'test' });
         await waitFor(() => front.watcher.maintenance(site)?.hold === 30_000, { what: 'maintenance applied' });
 
-        assert.equal((await send(app.origin, '/read')).body, 'old GET /read ', 'reads keep going to the old server');
-        const held = send(app.origin, '/orders', { method: 'POST', body: 'qty=2' });
+        assert.equal((await request(`${app.origin}/read`)).body, 'old GET /read ', 'reads keep going to the old server');
+        const held = request(`${app.origin}/orders`, { method: 'POST', body: 'qty=2' });
         await waitFor(() => app.handler.held === 1 && front.stats.held === 1, { what: 'request held' });
 
         await setRoute(cli, site, newServer.url, { actor: 'test' });
@@ -112,7 +103,7 @@ describe('hold limits', () => {
         try {
           const refusedBefore = front.stats.refused;
           const started = Date.now();
-          const reply = await send(app.origin, '/', { headers: { accept: 'application/json' } });
+          const reply = await request(`${app.origin}/`, { headers: { accept: 'application/json' } });
           const waited = Date.now() - started;
           assert.equal(reply.status, 503);
           assert.equal((JSON.parse(reply.body) as { error: string }).error, 'maintenance');
@@ -130,11 +121,11 @@ describe('hold limits', () => {
         await enter(site, 30_000);
         const app = await startApp(framework, { frontEnd: front, site, maxHeld: 2 });
         try {
-          const first = send(app.origin, '/one');
-          const second = send(app.origin, '/two');
+          const first = request(`${app.origin}/one`);
+          const second = request(`${app.origin}/two`);
           await waitFor(() => app.handler.held === 2, { what: 'two requests held' });
           const started = Date.now();
-          const third = await send(app.origin, '/three');
+          const third = await request(`${app.origin}/three`);
           assert.equal(third.status, 503);
           assert.ok(Date.now() - started < 5000, 'refused without waiting for the hold');
           assert.equal(app.handler.held, 2);
@@ -159,7 +150,7 @@ describe('hold limits', () => {
         try {
           const refusedBefore = front.stats.refused;
           const { port } = new URL(app.origin);
-          const req = request({ host: '127.0.0.1', port, path: '/', agent: false });
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false });
           req.on('error', () => undefined);
           req.end();
           await waitFor(() => app.handler.held === 1 && front.stats.held === 1, { what: 'request held' });
@@ -167,7 +158,7 @@ describe('hold limits', () => {
           await waitFor(() => app.handler.held === 0 && front.stats.held === 0, { what: 'held request dropped' });
           await setMaintenance(writer, site, null, { actor: 'test' });
           await waitFor(() => front.watcher.maintenance(site) === undefined, { what: 'maintenance off' });
-          assert.equal((await send(app.origin, '/after')).status, 200);
+          assert.equal((await request(`${app.origin}/after`)).status, 200);
           assert.equal(app.hits(), 1, 'only the request after maintenance reached the app');
           assert.equal(front.stats.refused, refusedBefore, 'a client that left is not counted as refused');
         } finally {
@@ -182,7 +173,7 @@ describe('hold limits', () => {
     await enter(site, 30_000);
     const app = await startApp('express', { frontEnd: front, site });
     const started = Date.now();
-    const held = send(app.origin, '/');
+    const held = request(`${app.origin}/`);
     await waitFor(() => app.handler.held === 1, { what: 'request held' });
     app.handler.close();
     const reply = await held;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FrontEnd, silentLogger } from '@switchyard/core';
+import { request } from '../../../test/support/http-client';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
-import { FRAMEWORKS, send, startApp, type TestApp } from './harness';
+import { FRAMEWORKS, startApp, type TestApp } from './harness';
 
 describe('malformed maintenance state in Redis', () => {
   let redis: RedisServer;
@@ -24,7 +25,7 @@ describe('malformed maintenance state in Redis', () => {
 
   async function expectPage(pattern: RegExp): Promise<void> {
     for (const app of apps) {
-      const reply = await send(app.origin, '/');
+      const reply = await request(`${app.origin}/`);
       assert.equal(reply.status, 503);
       assert.match(reply.body, pattern);
     }
@@ -58,6 +59,6 @@ describe('malformed maintenance state in Redis', () => {
 
     await redis.cli.del(key);
     await waitFor(() => front.watcher.maintenance('default') === undefined, { what: 'maintenance off' });
-    for (const app of apps) assert.equal((await send(app.origin, '/')).status, 200);
+    for (const app of apps) assert.equal((await request(`${app.origin}/`)).status, 200);
   });
 });

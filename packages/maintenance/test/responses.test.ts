@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createStore, FrontEnd, type MaintenanceState, type Store, setMaintenance, silentLogger } from '@switchyard/core';
-import { waitFor } from '../../../test/support/wait';
-import { BROWSER_ACCEPT, FRAMEWORKS, type Reply, send, startApp, type TestApp } from './harness';
+import type { FrontEnd, MaintenanceState, Store } from '@switchyard/core';
+import { type ClientResponse, request } from '../../../test/support/http-client';
+import { BROWSER_ACCEPT, FRAMEWORKS, startApp, startFrontInMaintenance, type TestApp } from './harness';
 
 // One site per situation, picked by a request header, so every case runs against the same two apps.
 const HOUR_MS = 3600_000;
@@ -19,18 +19,18 @@ const SITES: Record<string, MaintenanceState> = {
 
 const JSON_ACCEPT = { accept: 'application/json' };
 
-function get(app: TestApp, site: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return send(app.origin, path, { method, headers: { 'x-site': site, accept: BROWSER_ACCEPT, ...headers } });
+function get(app: TestApp, site: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<ClientResponse> {
+  return request(`${app.origin}${path}`, { method, headers: { 'x-site': site, accept: BROWSER_ACCEPT, ...headers } });
 }
 
-function assertRefusedHtml(reply: Reply, status = 503): void {
+function assertRefusedHtml(reply: ClientResponse, status = 503): void {
   assert.equal(reply.status, status);
   assert.match(String(reply.headers['content-type']), /^text\/html; charset=utf-8/);
   assert.equal(reply.headers['cache-control'], 'no-store');
   assert.match(reply.body, /<meta name="viewport"/);
 }
 
-function parseJson(reply: Reply): Record<string, unknown> {
+function parseJson(reply: ClientResponse): Record<string, unknown> {
   assert.match(String(reply.headers['content-type']), /^application\/json/);
   return JSON.parse(reply.body) as Record<string, unknown>;
 }
@@ -182,10 +182,7 @@ describe('maintenance responses', () => {
   let writer: Store;
 
   before(async () => {
-    writer = createStore('memory://responses');
-    for (const [site, state] of Object.entries(SITES)) await setMaintenance(writer, site, state, { actor: 'test' });
-    front = await new FrontEnd({ store: 'memory://responses', logger: silentLogger }).start();
-    await waitFor(() => Object.keys(SITES).every((site) => front.watcher.maintenance(site)), { what: 'states applied' });
+    ({ front, writer } = await startFrontInMaintenance('responses', SITES));
   });
 
   after(async () => {
@@ -209,8 +206,8 @@ describe('maintenance responses', () => {
     const app = await startApp('koa', { frontEnd: front, site: 'full' });
     try {
       const before = front.stats.refused;
-      await send(app.origin, '/');
-      await send(app.origin, '/healthz');
+      await request(`${app.origin}/`);
+      await request(`${app.origin}/healthz`);
       assert.equal(front.stats.refused, before + 1);
     } finally {
       await app.close();

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FrontEnd, isSwitchyardError, silentLogger } from '@switchyard/core';
+import { request } from '../../../test/support/http-client';
 import { createMaintenanceHandler, type MaintenanceOptions, type MaintenancePageInfo } from '../src/index';
-import { BROWSER_ACCEPT, FRAMEWORKS, send, startApp, startPlainApp, type TestApp } from './harness';
+import { BROWSER_ACCEPT, FRAMEWORKS, startApp, startPlainApp, type TestApp } from './harness';
 
 async function withPlainApp(options: MaintenanceOptions, run: (app: TestApp) => Promise<void>): Promise<void> {
   const app = await startPlainApp(createMaintenanceHandler({ logger: silentLogger, ...options }));
@@ -21,10 +22,10 @@ describe('static mode, without any store', () => {
     test(`${framework}: { enabled: true } serves the maintenance page, the health path still passes`, async () => {
       const app = await startApp(framework, { enabled: true });
       try {
-        const reply = await send(app.origin, '/', { headers: { accept: BROWSER_ACCEPT } });
+        const reply = await request(`${app.origin}/`, { headers: { accept: BROWSER_ACCEPT } });
         assert.equal(reply.status, 503);
         assert.match(reply.body, /Down for maintenance/);
-        assert.equal((await send(app.origin, '/healthz')).status, 200);
+        assert.equal((await request(`${app.origin}/healthz`)).status, 200);
         assert.equal(app.handler.stats.refused, 1, 'counted in the handler’s own stats');
       } finally {
         await app.close();
@@ -34,22 +35,22 @@ describe('static mode, without any store', () => {
 
   test('plain http: a fixed read-only state, and enabled: false lets everything through', async () => {
     await withPlainApp({ enabled: { mode: 'read-only', message: 'Frozen for the move' }, healthPath: '/up' }, async (app) => {
-      assert.equal((await send(app.origin, '/page')).status, 200);
-      const write = await send(app.origin, '/form', { method: 'POST', headers: { accept: 'application/json' } });
+      assert.equal((await request(`${app.origin}/page`)).status, 200);
+      const write = await request(`${app.origin}/form`, { method: 'POST', headers: { accept: 'application/json' } });
       assert.equal(write.status, 503);
       assert.equal((JSON.parse(write.body) as { message: string }).message, 'Frozen for the move');
-      assert.equal((await send(app.origin, '/up', { method: 'POST' })).status, 200);
+      assert.equal((await request(`${app.origin}/up`, { method: 'POST' })).status, 200);
       assert.equal(app.hits(), 2);
     });
     await withPlainApp({ enabled: false }, async (app) => {
-      assert.equal((await send(app.origin, '/x', { method: 'DELETE' })).body, 'app DELETE /x');
+      assert.equal((await request(`${app.origin}/x`, { method: 'DELETE' })).body, 'app DELETE /x');
     });
   });
 
   test('a fixed state with a hold answers at once: nothing could end it', async () => {
     await withPlainApp({ enabled: { mode: 'on', hold: 60_000 } }, async (app) => {
       const started = Date.now();
-      assert.equal((await send(app.origin, '/')).status, 503);
+      assert.equal((await request(`${app.origin}/`)).status, 503);
       assert.ok(Date.now() - started < 5000);
       assert.equal(app.handler.held, 0);
     });
@@ -88,7 +89,7 @@ describe('pages', () => {
 
   test('the built-in page is self-contained and readable on a phone; refresh adds the meta tag', async () => {
     await withPlainApp({ enabled: { mode: 'on', retryAfter: 600 } }, async (app) => {
-      const { body } = await send(app.origin, '/');
+      const { body } = await request(`${app.origin}/`);
       assert.match(body, /^<!doctype html>/);
       assert.match(body, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
       assert.match(body, /<style>/);
@@ -97,7 +98,7 @@ describe('pages', () => {
       assert.doesNotMatch(body, /http-equiv="refresh"/);
     });
     await withPlainApp({ enabled: true, refresh: 15 }, async (app) => {
-      assert.match((await send(app.origin, '/')).body, /<meta http-equiv="refresh" content="15">/);
+      assert.match((await request(`${app.origin}/`)).body, /<meta http-equiv="refresh" content="15">/);
     });
   });
 
@@ -107,7 +108,7 @@ describe('pages', () => {
     await withPlainApp(
       { enabled: { mode: 'on', message: '<script>x()</script>', retryAfter: 30, status: 500 }, page: file, refresh: 5 },
       async (app) => {
-        const reply = await send(app.origin, '/');
+        const reply = await request(`${app.origin}/`);
         assert.equal(reply.status, 500);
         assert.equal(
           reply.body,
@@ -125,7 +126,7 @@ describe('pages', () => {
       return `<p>custom ${info.site} ${info.status}</p>`;
     };
     await withPlainApp({ enabled: { mode: 'read-only', retryAfter: 90 }, site: 'shop', page }, async (app) => {
-      const reply = await send(app.origin, '/', { method: 'POST' });
+      const reply = await request(`${app.origin}/`, { method: 'POST' });
       assert.equal(reply.body, '<p>custom shop 503</p>');
       assert.equal(seen[0]?.retryAfterSeconds, 90);
       assert.equal(seen[0]?.state.mode, 'read-only');
@@ -135,7 +136,7 @@ describe('pages', () => {
       throw new Error('template bug');
     };
     await withPlainApp({ enabled: true, page: failing }, async (app) => {
-      const reply = await send(app.origin, '/');
+      const reply = await request(`${app.origin}/`);
       assert.equal(reply.status, 503);
       assert.match(reply.body, /Down for maintenance/);
     });

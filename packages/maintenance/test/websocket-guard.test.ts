@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { createLogger, createStore, FrontEnd, type MaintenanceState, type Store, setMaintenance } from '@switchyard/core';
+import { createLogger, type FrontEnd, type MaintenanceState, type Store, setMaintenance } from '@switchyard/core';
 import { WebSocket, WebSocketServer } from 'ws';
+import { request } from '../../../test/support/http-client';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
 import { createMaintenanceHandler, hashSecret, type MaintenanceHandler } from '../src/index';
-import { send, startPlainApp, type TestApp } from './harness';
+import { startFrontInMaintenance, startPlainApp, type TestApp } from './harness';
 
 const SECRET = 'ws-secret-51c2';
 const UNTIL = new Date(Date.now() + 3_600_000).toISOString();
@@ -86,11 +87,8 @@ describe('WebSocket handshakes during maintenance', () => {
   let wsOrigin: string;
 
   before(async () => {
-    writer = createStore('memory://maintenance-websocket-guard');
-    for (const [site, state] of Object.entries(SITES)) await setMaintenance(writer, site, state, { actor: 'test' });
     const logger = createLogger('warn', (line) => logged.push(line));
-    front = await new FrontEnd({ store: 'memory://maintenance-websocket-guard', logger }).start();
-    await waitFor(() => Object.keys(SITES).every((site) => front.watcher.maintenance(site)), { what: 'states applied' });
+    ({ front, writer } = await startFrontInMaintenance('maintenance-websocket-guard', SITES, logger));
     const handler = createMaintenanceHandler({ frontEnd: front, site: (req) => String(req.headers['x-site']) });
     app = await startPlainApp(handler);
     sockets = serveWebSockets(app, handler);
@@ -152,7 +150,7 @@ describe('WebSocket handshakes during maintenance', () => {
   });
 
   test('the bypass cookie from the secret URL lets handshakes through; the secret URL itself does not', async () => {
-    const granted = await send(app.origin, `/${SECRET}`, { headers: { 'x-site': 'secret' } });
+    const granted = await request(`${app.origin}/${SECRET}`, { headers: { 'x-site': 'secret' } });
     assert.equal(granted.status, 302);
     const cookie = granted.headers['set-cookie']![0]!.split(';')[0]!;
     const upgradesBefore = sockets.upgrades();

@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import { createStore, type Store, silentLogger } from '@switchyard/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startExampleFront } from '../../../test/support/front-process';
+import { request } from '../../../test/support/http-client';
 import { RedisServer } from '../../../test/support/redis-server';
+import { startUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
-import { request } from './helpers/http-client';
-import { startUpstream, type Upstream } from './helpers/upstream';
 
 /** Starts a request and destroys it as soon as `ready` says the exchange is under way. */
 async function abortWhen(start: () => ClientRequest, ready: () => boolean): Promise<void> {

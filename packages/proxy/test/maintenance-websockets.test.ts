@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type FrontProcess, startExampleFront } from '../../../test/support/front-process';
+import { request } from '../../../test/support/http-client';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
-import { request } from './helpers/http-client';
 import { connect, type EchoSocketServer, exchange, refusal, startEchoSocketServer } from './helpers/websocket';
 
 const MAINTENANCE_KEY = 'switchyard:maintenance:default';

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createFrontEnd, createLogger, type FrontEnd, setMaintenance, setRoute } from '@switchyard/core';
+import { request, requestJson } from '../../../test/support/http-client';
 import { freePort } from '../../../test/support/ports';
+import { type Echo, startEchoUpstream, startUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
 import { type Front, type FrontKind, startFront } from './helpers/front';
-import { request, requestJson } from './helpers/http-client';
-import { type Echo, startEchoUpstream, startUpstream, type Upstream } from './helpers/upstream';
 
 // Pure proxy mechanics: an in-process memory store is enough here (flips over real Redis are in redis-flip.test.ts).
 const logLines: string[] = [];

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
+import { request } from '../../../test/support/http-client';
 import { RedisServer } from '../../../test/support/redis-server';
+import { startEchoUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
 import { type Front, type FrontKind, startFront } from './helpers/front';
-import { request } from './helpers/http-client';
-import { startEchoUpstream, type Upstream } from './helpers/upstream';
 
 describe('target flips over real Redis', () => {
   let redis: RedisServer;

@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
+import { startUpstream, type Upstream } from '../../../test/support/upstream';
 import { type Front, type FrontKind, startFront } from './helpers/front';
-import { startUpstream, type Upstream } from './helpers/upstream';
 
 const MB = 1024 * 1024;
 const SIZE = 50 * MB;

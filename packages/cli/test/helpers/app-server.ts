@@ -1,6 +1,5 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { startUpstream } from '../../../../test/support/upstream';
 
 /** A stand-in app server on 127.0.0.1: answers with its name, and its health status can be changed. */
 export interface AppServer {
@@ -18,27 +17,22 @@ export interface AppServer {
 /** Starts an app server that answers every request with `<name> <method> <path>`. */
 export async function startAppServer(name: string): Promise<AppServer> {
   let requests = 0;
-  const app = {
+  const upstream = await startUpstream((req, res) => {
+    requests += 1;
+    res.writeHead(app.status, { 'content-type': 'text/plain' });
+    res.end(`${name} ${req.method} ${req.url}`);
+  });
+  const app: AppServer = {
     name,
-    url: '',
+    url: upstream.url,
+    server: upstream.server,
     status: 200,
     get requests() {
       return requests;
     },
-    server: createServer((req, res) => {
-      requests += 1;
-      res.writeHead(app.status, { 'content-type': 'text/plain' });
-      res.end(`${name} ${req.method} ${req.url}`);
-    }),
     async close() {
-      if (!app.server.listening) return;
-      app.server.closeAllConnections();
-      app.server.close();
-      await once(app.server, 'close');
+      if (upstream.server.listening) await upstream.close();
     },
   };
-  app.server.listen(0, '127.0.0.1');
-  await once(app.server, 'listening');
-  app.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return app;
 }

@@ -46,6 +46,7 @@ export async function startFront(kind: FrontKind, options: ProxyOptions): Promis
     proxy.attach(server);
     closeProxy = proxy.close;
   }
+  // Not startUpstream: its close() destroys every socket, which would end the WebSocket tunnels that the proxy's own close() must end.
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

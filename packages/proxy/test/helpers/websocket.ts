@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect as connectTcp } from 'node:net';
 import { type ClientOptions, WebSocket, WebSocketServer } from 'ws';
+import { startUpstream, type Upstream } from '../../../../test/support/upstream';
 import { waitForEvent } from '../../../../test/support/wait';
-import { startUpstream, type Upstream } from './upstream';
 
 /** A WebSocket echo server answering `<name>:<message>`, remembering the upgrade requests it saw. */
 export interface EchoSocketServer {

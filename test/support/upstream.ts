@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-/** A real HTTP server on 127.0.0.1 standing in for an app server, counting the connections it accepts. */
+/** A real HTTP server on a loopback address standing in for an app server, counting the connections it accepts. */
 export interface Upstream {
   readonly server: Server;
   readonly url: string;
   /** Connections accepted since start. */
   readonly connections: number;
+  /** Destroys every open connection (upgraded ones too) and waits until the server has closed. */
   close(): Promise<void>;
 }
 
@@ -20,8 +21,8 @@ export interface Echo {
   readonly body: string;
 }
 
-/** Starts an upstream with the given request handler. */
-export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+/** Starts an upstream with the given request handler (a Koa `app.callback()` or an Express app will do) on `host` and a free port. */
+export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void, host = '127.0.0.1'): Promise<Upstream> {
   const server = createServer(handler);
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -30,12 +31,12 @@ export async function startUpstream(handler: (req: IncomingMessage, res: ServerR
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(0, host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
     server,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     get connections() {
       return connections;
     },
