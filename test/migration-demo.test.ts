@@ -1,53 +1,31 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, readState, silentLogger } from '@switchyard/core';
 import type { DemoSummary } from '../examples/migration-demo/src/demo-summary';
 import { RedisServer } from './support/redis-server';
+import { type ProcessExit, repositoryRoot, startTypeScriptProcess } from './support/typescript-process';
 
-const root = join(__dirname, '..');
-const demo = join(root, 'examples', 'migration-demo', 'src', 'demo.ts');
+const demo = join(repositoryRoot, 'examples', 'migration-demo', 'src', 'demo.ts');
 
-interface DemoRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+interface DemoRun extends ProcessExit {
   /** The `--json` line the demo prints last. */
   readonly summary: DemoSummary;
 }
 
 /** Runs `npm run demo -- <args>` as the root script does, as a child process, and parses its JSON summary. */
-function runDemo(args: readonly string[], env: Record<string, string | undefined>, timeoutMs = 45_000): Promise<DemoRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=switchyard-source', '--import', 'tsx', demo, ...args, '--json'], {
-      cwd: root,
-      env: { ...process.env, SWITCHYARD_REDIS_URL: undefined, SWITCHYARD_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the demo did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const last = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve({ code, stdout, stderr, summary: JSON.parse(last) as DemoSummary });
-      } catch {
-        reject(new Error(`no JSON summary line (exit ${code}):\n${stdout}\n${stderr}`));
-      }
-    });
-  });
+async function runDemo(args: readonly string[], env: Record<string, string | undefined>, timeoutMs = 45_000): Promise<DemoRun> {
+  const run = await startTypeScriptProcess(demo, [...args, '--json'], {
+    env: { SWITCHYARD_REDIS_URL: undefined, SWITCHYARD_LOG_LEVEL: 'warn', ...env },
+    killAfterMs: timeoutMs,
+    name: 'the demo',
+  }).exited;
+  const last = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return { ...run, summary: JSON.parse(last) as DemoSummary };
+  } catch {
+    throw new Error(`no JSON summary line (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
 }
 
 /** The bar every run must meet: the cutover worked, and every acknowledged write, from either server, is in new.db. */

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './ports';
+import { repositoryRoot, startTypeScriptProcess } from './typescript-process';
 import { waitFor } from './wait';
 
 /** The example front ends, run as real processes the way an operator would run them. */
@@ -18,42 +18,25 @@ export interface FrontProcess {
   stop(): Promise<number | null>;
 }
 
-const root = join(__dirname, '..', '..');
-
 /** Starts `examples/<name>/src/server.ts` with `PORT` and the given environment; resolves once it accepts connections. */
 export async function startExampleFront(name: ExampleFront, env: Record<string, string>): Promise<FrontProcess> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--conditions=switchyard-source', '--import', 'tsx', join(root, 'examples', name, 'src', 'server.ts')],
-    {
-      cwd: root,
-      env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+  const front = startTypeScriptProcess(join(repositoryRoot, 'examples', name, 'src', 'server.ts'), [], {
+    env: { SWITCHYARD_LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    name,
   });
-  child.stdout?.resume();
-  const exited = once(child, 'exit');
   await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
+      if (front.child.exitCode !== null) throw new Error(`${name} exited with ${front.child.exitCode}: ${front.stderr()}`);
       return canConnect(port);
     },
     { timeoutMs: 20_000, intervalMs: 50, what: `${name} to listen on ${port}` },
   );
   return {
     url: `http://127.0.0.1:${port}`,
-    child,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
+    child: front.child,
+    stderr: front.stderr,
+    stop: async () => (await front.stop()).code,
   };
 }
 

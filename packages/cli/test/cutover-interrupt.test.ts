@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { startCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
 import type { CutoverEvent, CutoverJournal } from '../src/index';
 import { type AppServer, startAppServer } from './helpers/app-server';
-import { startCli } from './helpers/cli-process';
 import { type FrontEndProcess, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
 

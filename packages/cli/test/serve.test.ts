@@ -3,16 +3,17 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
+import { startCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
+import type { TypeScriptProcess } from '../../../test/support/typescript-process';
 import { type AppServer, startAppServer } from './helpers/app-server';
-import { type CliProcess, startCli } from './helpers/cli-process';
 import { runMain } from './helpers/in-process';
 
 describe('switchyard serve', () => {
   let redis: RedisServer;
   let oldApp: AppServer;
   let newApp: AppServer;
-  let serve: CliProcess;
+  let serve: TypeScriptProcess;
   let url: string;
   let frontId: string;
   let sockets: WebSocketServer;
@@ -34,7 +35,7 @@ describe('switchyard serve', () => {
   });
 
   after(async () => {
-    if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    await serve.stop('SIGKILL');
     socket?.terminate();
     for (const peer of sockets.clients) peer.terminate();
     sockets.close();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createStore, type FrontEnd, type Store, silentLogger } from '@switchyard/core';
+import { startCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
 import { main } from '../src/index';
-import { startCli } from './helpers/cli-process';
 import { type FrontEndProcess, startFrontEnd, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
 
