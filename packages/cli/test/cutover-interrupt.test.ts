@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startCli } from '../../../test/support/cli';
-import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
 import type { CutoverEvent, CutoverJournal } from '../src/index';
-import { type AppServer, startAppServer } from './helpers/app-server';
-import { type FrontEndProcess, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
+import { startTestbed, type Testbed } from './helpers/testbed';
 
 function isRunning(pid: number): boolean {
   try {
@@ -21,35 +19,28 @@ function isRunning(pid: number): boolean {
 }
 
 describe('interrupted cutovers', () => {
-  let redis: RedisServer;
-  let oldApp: AppServer;
-  let newApp: AppServer;
-  let front: FrontEndProcess;
+  let bed: Testbed;
   let dir: string;
 
   before(async () => {
-    redis = await RedisServer.start();
-    [oldApp, newApp] = await Promise.all([startAppServer('old'), startAppServer('new')]);
-    front = await startFrontEndProcess(redis.url);
+    bed = await startTestbed();
     dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
   });
 
   beforeEach(async () => {
-    await redis.cli.set('switchyard:route:default', oldApp.url);
+    await bed.redis.cli.set('switchyard:route:default', bed.oldApp.url);
   });
 
   after(async () => {
-    await front.stop();
-    await Promise.all([oldApp.close(), newApp.close()]);
-    await redis.stop();
+    await bed.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** Starts a cutover whose sync prints "copying" and sleeps; resolves with the process and the sync's pid once it copies. */
   async function cutoverStuckInSync(name: string) {
     const pidFile = join(dir, `${name}.pid`);
-    const cli = startCli(['cutover', '--to', newApp.url, '--sync', `echo $$ > ${pidFile}; echo copying; sleep 60`], {
-      SWITCHYARD_REDIS_URL: redis.url,
+    const cli = startCli(['cutover', '--to', bed.newApp.url, '--sync', `echo $$ > ${pidFile}; echo copying; sleep 60`], {
+      SWITCHYARD_REDIS_URL: bed.redis.url,
     });
     await cli.waitForOutput(/sync │ copying/);
     return { cli, syncPid: Number(readFileSync(pidFile, 'utf8')) };
@@ -67,7 +58,7 @@ describe('interrupted cutovers', () => {
   test('SIGINT mid-sync: the sync is killed, maintenance lifted, route untouched, journal cleared, exit 1', async () => {
     const { cli, syncPid } = await cutoverStuckInSync('sigint');
     assert.ok(isRunning(syncPid));
-    assert.ok(await redis.cli.get('switchyard:maintenance:default'), 'in maintenance while syncing');
+    assert.ok(await bed.redis.cli.get('switchyard:maintenance:default'), 'in maintenance while syncing');
     cli.child.kill('SIGINT');
     const run = await cli.exited;
     assert.equal(run.code, 1, run.stderr);
@@ -77,50 +68,50 @@ describe('interrupted cutovers', () => {
       /\nswitchyard: cutover of default interrupted at sync: interrupted by SIGINT; route untouched \(http:\/\/127\.0\.0\.1:\d+\), maintenance restored \(off\)\n$/,
     );
     assert.equal(isRunning(syncPid), false, 'the sync process group was killed');
-    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
-    assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null);
   });
 
   test('a cutover whose process died is shown by status, and --abort undoes it', async () => {
     await killedInSync('abort');
-    assert.ok(await redis.cli.get('switchyard:maintenance:default'), 'left in maintenance');
+    assert.ok(await bed.redis.cli.get('switchyard:maintenance:default'), 'left in maintenance');
 
-    const status = await runMain(['status'], { redis: redis.url });
+    const status = await runMain(['status'], { redis: bed.redis.url });
     assert.equal(status.code, 0);
     assert.match(
       status.stdout,
       /\n⚠ UNFINISHED CUTOVER c-\S+ of default: at step sync, http:\/\/127\.0\.0\.1:\d+ → http:\/\/127\.0\.0\.1:\d+\n/,
     );
     assert.match(status.stdout, /switchyard cutover --resume \(finish it\) or switchyard cutover --abort \(undo it\)/);
-    const { cutovers } = (await runMain(['status', '--json'], { redis: redis.url })).json<{ cutovers: CutoverJournal[] }>();
+    const { cutovers } = (await runMain(['status', '--json'], { redis: bed.redis.url })).json<{ cutovers: CutoverJournal[] }>();
     assert.equal(cutovers.length, 1);
     assert.equal(cutovers[0]?.step, 'sync');
-    assert.equal(cutovers[0]?.from, oldApp.url);
-    assert.equal(cutovers[0]?.to, newApp.url);
+    assert.equal(cutovers[0]?.from, bed.oldApp.url);
+    assert.equal(cutovers[0]?.to, bed.newApp.url);
     assert.equal(cutovers[0]?.previousMaintenance, null);
 
-    const abort = await runMain(['cutover', '--abort'], { redis: redis.url });
+    const abort = await runMain(['cutover', '--abort'], { redis: bed.redis.url });
     assert.equal(abort.code, 0, abort.stderr);
     assert.match(
       abort.stdout,
       /↩ maintenance restored \(off\)\n.*\ncutover c-\S+ undone: route untouched \(http:\/\/127\.0\.0\.1:\d+\), maintenance restored \(off\)\n$/s,
     );
-    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
-    assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
-    const again = await runMain(['cutover', '--abort'], { redis: redis.url });
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null);
+    const again = await runMain(['cutover', '--abort'], { redis: bed.redis.url });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /there is no unfinished cutover of default to abort/);
   });
 
   test('--resume continues a cutover whose process died, given its sync command again', async () => {
     await killedInSync('resume');
-    const withoutSync = await runMain(['cutover', '--resume'], { redis: redis.url });
+    const withoutSync = await runMain(['cutover', '--resume'], { redis: bed.redis.url });
     assert.equal(withoutSync.code, 2);
     assert.match(withoutSync.stderr, /has not finished its sync step; pass the same --sync or --until-ready again/);
 
-    const resume = await runMain(['cutover', '--resume', '--sync', 'echo copying again', '--json'], { redis: redis.url });
+    const resume = await runMain(['cutover', '--resume', '--sync', 'echo copying again', '--json'], { redis: bed.redis.url });
     assert.equal(resume.code, 0, resume.stderr);
     const events = resume.jsonLines<CutoverEvent>();
     const plan = events.find((event) => event.type === 'plan');
@@ -129,10 +120,10 @@ describe('interrupted cutovers', () => {
       events.filter((event) => event.type === 'step-done').map((event) => event.type === 'step-done' && event.step),
       ['sync', 'switch', 'verify', 'restore'],
     );
-    assert.equal(await redis.cli.get('switchyard:route:default'), newApp.url);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
-    assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
-    const heartbeat = JSON.parse((await redis.cli.get(`switchyard:front:${front.id}`)) as string);
-    assert.equal(heartbeat.version, Number(await redis.cli.get('switchyard:version')), 'the front end applied the finished cutover');
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.newApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null);
+    const heartbeat = JSON.parse((await bed.redis.cli.get(`switchyard:front:${bed.remote.id}`)) as string);
+    assert.equal(heartbeat.version, Number(await bed.redis.cli.get('switchyard:version')), 'the front end applied the finished cutover');
   });
 });

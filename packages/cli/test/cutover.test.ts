@@ -1,51 +1,36 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { createStore, type FrontEnd, type HistoryEntry, type Store, silentLogger } from '@switchyard/core';
+import type { HistoryEntry } from '@switchyard/core';
 import { runCli } from '../../../test/support/cli';
-import { RedisServer } from '../../../test/support/redis-server';
 import { writeJournal } from '../src/cutover/journal';
 import { type CutoverEvent, readJournal } from '../src/index';
-import { type AppServer, startAppServer } from './helpers/app-server';
-import { type FrontEndProcess, startFrontEnd, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
+import { startTestbed, type Testbed } from './helpers/testbed';
 
 describe('switchyard cutover against real Redis and two front ends', () => {
-  let redis: RedisServer;
-  let store: Store;
-  let oldApp: AppServer;
-  let newApp: AppServer;
-  let local: FrontEnd;
-  let remote: FrontEndProcess;
+  let bed: Testbed;
 
   before(async () => {
-    redis = await RedisServer.start();
-    store = createStore(redis.url, { logger: silentLogger });
-    [oldApp, newApp] = await Promise.all([startAppServer('old'), startAppServer('new')]);
-    [local, remote] = await Promise.all([startFrontEnd(redis.url), startFrontEndProcess(redis.url)]);
+    bed = await startTestbed();
   });
 
   beforeEach(async () => {
-    oldApp.status = 200;
-    newApp.status = 200;
-    const result = await runMain(['route', 'set', oldApp.url, '--force'], { redis: redis.url });
+    bed.oldApp.status = 200;
+    bed.newApp.status = 200;
+    const result = await runMain(['route', 'set', bed.oldApp.url, '--force'], { redis: bed.redis.url });
     assert.equal(result.code, 0, result.stderr);
   });
 
-  after(async () => {
-    await Promise.all([local.close(), remote.stop()]);
-    await store.close();
-    await Promise.all([oldApp.close(), newApp.close()]);
-    await redis.stop();
-  });
+  after(() => bed.close());
 
   const cutoverHistory = async (cutoverId: string): Promise<HistoryEntry[]> =>
-    (await store.history(50)).filter((entry) => entry.cutoverId === cutoverId).reverse();
+    (await bed.store.history(50)).filter((entry) => entry.cutoverId === cutoverId).reverse();
 
   test('happy path, as a real process: every step reported as JSON, the site on the new server, maintenance off', async () => {
     const run = await runCli(
-      ['cutover', '--to', newApp.url, '--sync', 'echo copying "$SWITCHYARD_FROM"; echo copied', '--hold', '1000', '--json'],
+      ['cutover', '--to', bed.newApp.url, '--sync', 'echo copying "$SWITCHYARD_FROM"; echo copied', '--hold', '1000', '--json'],
       {
-        SWITCHYARD_REDIS_URL: redis.url,
+        SWITCHYARD_REDIS_URL: bed.redis.url,
       },
     );
     assert.equal(run.code, 0, run.stderr);
@@ -63,17 +48,17 @@ describe('switchyard cutover against real Redis and two front ends', () => {
     assert.equal(plan?.type === 'plan' && plan.plan.fronts, 2);
     assert.deepEqual(
       events.filter((event) => event.type === 'output').map((event) => event.type === 'output' && event.line),
-      [`copying ${oldApp.url}`, 'copied'],
+      [`copying ${bed.oldApp.url}`, 'copied'],
     );
     const done = events.at(-1);
     assert.equal(done?.type, 'done');
     assert.ok(done?.type === 'done' && typeof done.report.maintenanceWindowMs === 'number' && done.report.maintenanceWindowMs > 0);
 
-    assert.equal(await redis.cli.get('switchyard:route:default'), newApp.url);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
-    assert.equal(await store.getCutover('default'), null);
-    assert.equal(local.watcher.route('default')?.target, newApp.url);
-    assert.equal(local.watcher.maintenance('default'), undefined);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.newApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.store.getCutover('default'), null);
+    assert.equal(bed.local.watcher.route('default')?.target, bed.newApp.url);
+    assert.equal(bed.local.watcher.maintenance('default'), undefined);
     const steps = await cutoverHistory(cutoverId);
     assert.deepEqual(
       steps.map((entry) => entry.action),
@@ -84,7 +69,7 @@ describe('switchyard cutover against real Redis and two front ends', () => {
   });
 
   test('plain output: the plan, one line per step with its duration, the maintenance window in seconds', async () => {
-    const run = await runMain(['cutover', '--to', newApp.url, '--full'], { redis: redis.url });
+    const run = await runMain(['cutover', '--to', bed.newApp.url, '--full'], { redis: bed.redis.url });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Cutover c-\S+ of default\n {2}from +http:\/\/127\.0\.0\.1:\d+\n/);
     assert.match(
@@ -100,21 +85,21 @@ describe('switchyard cutover against real Redis and two front ends', () => {
   });
 
   test('a failing sync aborts cleanly: maintenance off, route untouched, exit 1 with what failed', async () => {
-    const run = await runMain(['cutover', '--to', newApp.url, '--sync', 'echo half-copied; exit 3'], { redis: redis.url });
+    const run = await runMain(['cutover', '--to', bed.newApp.url, '--sync', 'echo half-copied; exit 3'], { redis: bed.redis.url });
     assert.equal(run.code, 1);
     assert.match(
       run.stderr,
       /^switchyard: cutover of default failed at sync: the sync command exited with code 3; route untouched \(http:\/\/127\.0\.0\.1:\d+\), maintenance restored \(off\)\n$/,
     );
     assert.match(run.stdout, /\n {2}sync │ half-copied\n/);
-    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
-    assert.equal(await store.getCutover('default'), null);
-    assert.equal(local.watcher.maintenance('default'), undefined);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.store.getCutover('default'), null);
+    assert.equal(bed.local.watcher.maintenance('default'), undefined);
   });
 
   test('a failing verification rolls the route back to the old target, then lifts maintenance', async () => {
-    const run = await runMain(['cutover', '--to', newApp.url, '--verify', 'exit 4', '--json'], { redis: redis.url });
+    const run = await runMain(['cutover', '--to', bed.newApp.url, '--verify', 'exit 4', '--json'], { redis: bed.redis.url });
     assert.equal(run.code, 1);
     const events = run.jsonLines<CutoverEvent & { error?: { code: string } }>();
     const failed = events.find((event) => event.type === 'failed');
@@ -124,9 +109,9 @@ describe('switchyard cutover against real Redis and two front ends', () => {
     assert.equal(failed.cleanup.maintenanceRestored, true);
     assert.equal(failed.cleanup.journalKept, false);
     assert.equal(events.at(-1)?.error?.code, 'ERR_CUTOVER_FAILED');
-    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
-    assert.equal(local.watcher.route('default')?.target, oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(bed.local.watcher.route('default')?.target, bed.oldApp.url);
     const steps = await cutoverHistory(failed.cutoverId);
     assert.deepEqual(
       steps.map((entry) => `${entry.kind} ${entry.action}`),
@@ -135,28 +120,28 @@ describe('switchyard cutover against real Redis and two front ends', () => {
   });
 
   test('the maintenance state from before the cutover is what is restored', async () => {
-    const manual = await runMain(['maintenance', 'on', '--site', 'default', '--message', 'planned work'], { redis: redis.url });
+    const manual = await runMain(['maintenance', 'on', '--site', 'default', '--message', 'planned work'], { redis: bed.redis.url });
     assert.equal(manual.code, 0, manual.stderr);
-    const before = await redis.cli.get('switchyard:maintenance:default');
-    const run = await runMain(['cutover', '--to', newApp.url], { redis: redis.url });
+    const before = await bed.redis.cli.get('switchyard:maintenance:default');
+    const run = await runMain(['cutover', '--to', bed.newApp.url], { redis: bed.redis.url });
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), before);
-    await runMain(['maintenance', 'off'], { redis: redis.url });
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), before);
+    await runMain(['maintenance', 'off'], { redis: bed.redis.url });
   });
 
   test('pre-flight failures change nothing: unhealthy target, unfinished cutover recorded, same target', async () => {
-    const historyBefore = await redis.cli.xlen('switchyard:history');
-    newApp.status = 500;
-    const unhealthy = await runMain(['cutover', '--to', newApp.url], { redis: redis.url });
+    const historyBefore = await bed.redis.cli.xlen('switchyard:history');
+    bed.newApp.status = 500;
+    const unhealthy = await runMain(['cutover', '--to', bed.newApp.url], { redis: bed.redis.url });
     assert.equal(unhealthy.code, 1);
     assert.match(unhealthy.stderr, /^switchyard: health check GET http:\/\/127\.0\.0\.1:\d+\/ answered 500; expected 2xx or 3xx\n$/);
-    newApp.status = 200;
+    bed.newApp.status = 200;
 
     const journal = {
       id: 'c-other',
       site: 'default',
       step: 'sync' as const,
-      from: oldApp.url,
+      from: bed.oldApp.url,
       to: 'http://127.0.0.1:9',
       previousMaintenance: null,
       maintenance: JSON.stringify({ mode: 'read-only' }),
@@ -168,32 +153,32 @@ describe('switchyard cutover against real Redis and two front ends', () => {
       hasSync: true,
       hasVerify: false,
     };
-    await writeJournal(store, 'default', journal);
-    const busy = await runMain(['cutover', '--to', newApp.url], { redis: redis.url });
+    await writeJournal(bed.store, 'default', journal);
+    const busy = await runMain(['cutover', '--to', bed.newApp.url], { redis: bed.redis.url });
     assert.equal(busy.code, 1);
     assert.match(
       busy.stderr,
       /^switchyard: cutover c-other of default \(to http:\/\/127\.0\.0\.1:9, at step sync, started .+ by someone@elsewhere\) is unfinished; finish it with switchyard cutover --resume or undo it with switchyard cutover --abort\n$/,
     );
-    assert.deepEqual(await readJournal(store, 'default'), journal, 'the other journal is left alone');
-    await writeJournal(store, 'default', null);
+    assert.deepEqual(await readJournal(bed.store, 'default'), journal, 'the other journal is left alone');
+    await writeJournal(bed.store, 'default', null);
 
-    const same = await runMain(['cutover', '--to', oldApp.url], { redis: redis.url });
+    const same = await runMain(['cutover', '--to', bed.oldApp.url], { redis: bed.redis.url });
     assert.equal(same.code, 1);
     assert.match(same.stderr, /default already routes to http:\/\/127\.0\.0\.1:\d+; nothing to cut over/);
-    assert.equal(await redis.cli.xlen('switchyard:history'), historyBefore);
-    assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.redis.cli.xlen('switchyard:history'), historyBefore);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
   });
 
   test('--dry-run checks and prints the plan, changes nothing', async () => {
-    const historyBefore = await redis.cli.xlen('switchyard:history');
-    const run = await runMain(['cutover', '--to', newApp.url, '--sync', './copy-db.sh', '--dry-run'], { redis: redis.url });
+    const historyBefore = await bed.redis.cli.xlen('switchyard:history');
+    const run = await runMain(['cutover', '--to', bed.newApp.url, '--sync', './copy-db.sh', '--dry-run'], { redis: bed.redis.url });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /\n {2}sync +\.\/copy-db\.sh\n/);
     assert.match(run.stdout, /\n {2}steps +preflight → maintenance → drain → sync → switch → verify → restore\n/);
     assert.match(run.stdout, /✔ preflight .+healthy .+2 front end\(s\) converged; Redis writable/);
     assert.match(run.stdout, /dry run: pre-flight checks passed; nothing was changed/);
-    assert.equal(await redis.cli.xlen('switchyard:history'), historyBefore);
-    assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
+    assert.equal(await bed.redis.cli.xlen('switchyard:history'), historyBefore);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
   });
 });

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createStore, type FrontEnd, type Store, silentLogger } from '@switchyard/core';
 import { startCli } from '../../../test/support/cli';
-import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
 import { main } from '../src/index';
-import { type FrontEndProcess, startFrontEnd, startFrontEndProcess } from './helpers/front-ends';
 import { runMain } from './helpers/in-process';
+import { startTestbed, type Testbed } from './helpers/testbed';
 
 interface FrontsOutput {
   version: number;
@@ -24,50 +22,41 @@ interface FrontsOutput {
 }
 
 describe('status, fronts and watch', () => {
-  let redis: RedisServer;
-  let store: Store;
-  let local: FrontEnd;
-  let remote: FrontEndProcess;
+  let bed: Testbed;
 
   before(async () => {
-    redis = await RedisServer.start();
-    store = createStore(redis.url, { logger: silentLogger });
-    [local, remote] = await Promise.all([startFrontEnd(redis.url), startFrontEndProcess(redis.url)]);
-    assert.equal((await runMain(['route', 'set', 'http://10.0.0.1:3000', '--force'], { redis: redis.url })).code, 0);
-    assert.equal((await runMain(['maintenance', 'on', '--site', 'shop', '--read-only'], { redis: redis.url })).code, 0);
+    bed = await startTestbed();
+    assert.equal((await runMain(['route', 'set', 'http://10.0.0.1:3000', '--force'], { redis: bed.redis.url })).code, 0);
+    assert.equal((await runMain(['maintenance', 'on', '--site', 'shop', '--read-only'], { redis: bed.redis.url })).code, 0);
   });
 
-  after(async () => {
-    await Promise.all([local.close(), remote.stop()]);
-    await store.close();
-    await redis.stop();
-  });
+  after(() => bed.close());
 
-  const run = (...args: string[]) => runMain(args, { redis: redis.url });
+  const run = (...args: string[]) => runMain(args, { redis: bed.redis.url });
 
   test('fronts: both front ends, converged, with their counters', async () => {
     const result = await run('fronts', '--json');
     assert.equal(result.code, 0);
     const output = result.json<FrontsOutput>();
-    assert.deepEqual(output.fronts.map((front) => front.id).sort(), [local.id, remote.id].sort());
+    assert.deepEqual(output.fronts.map((front) => front.id).sort(), [bed.local.id, bed.remote.id].sort());
     for (const front of output.fronts) {
       assert.equal(front.converged, true);
       assert.equal(front.version, output.version);
       assert.equal(front.inFlight, 0);
       assert.ok(front.uptimeMs >= 0);
     }
-    assert.equal(output.fronts.find((front) => front.id === remote.id)?.pid, remote.child.pid);
+    assert.equal(output.fronts.find((front) => front.id === bed.remote.id)?.pid, bed.remote.child.pid);
     const table = await run('fronts');
     assert.match(table.stdout, /^ID +HOST +PID +UPTIME +VERSION +STATE +IN-FLIGHT +WRITES +HELD +REFUSED\n/);
     assert.equal(table.stdout.match(/ converged /g)?.length, 2);
   });
 
   test('a bare redis-cli SET is seen as converged once applied (digest), a stale front end as behind', async () => {
-    await redis.cli.set('switchyard:route:default', 'http://10.0.0.2:3000');
+    await bed.redis.cli.set('switchyard:route:default', 'http://10.0.0.2:3000');
     await waitFor(async () => (await run('fronts', '--json')).json<FrontsOutput>().fronts.every((front) => front.converged), {
       what: 'front ends to apply the bare SET',
     });
-    await store.putFront({ ...local.report(), id: 'stale-front', version: 0, digest: 'nope' }, 10_000);
+    await bed.store.putFront({ ...bed.local.report(), id: 'stale-front', version: 0, digest: 'nope' }, 10_000);
     try {
       const output = (await run('fronts', '--json')).json<FrontsOutput>();
       assert.equal(output.fronts.find((front) => front.id === 'stale-front')?.converged, false);
@@ -75,7 +64,7 @@ describe('status, fronts and watch', () => {
       assert.match(status.stdout, /\nFRONT ENDS: 3 live, 1 not converged\n/);
       assert.match(status.stdout, /\nstale-front +\S+ +\d+ +\S+ \S+ +v0 +behind /);
     } finally {
-      await store.removeFront('stale-front');
+      await bed.store.removeFront('stale-front');
     }
   });
 
@@ -95,15 +84,15 @@ describe('status, fronts and watch', () => {
   });
 
   test('a malformed value or cutover journal in Redis is reported by status, not fatal', async () => {
-    await redis.cli.set('switchyard:route:broken', 'not a url');
-    await redis.cli.set('switchyard:cutover:broken', '{oops');
+    await bed.redis.cli.set('switchyard:route:broken', 'not a url');
+    await bed.redis.cli.set('switchyard:cutover:broken', '{oops');
     try {
       const status = await run('status');
       assert.equal(status.code, 0);
       assert.match(status.stdout, /\n! broken: invalid route "not a url": .+ \(ignored by front ends\)\n/);
       assert.match(status.stdout, /\n⚠ CUTOVER JOURNAL OF broken: the cutover journal switchyard:cutover:broken is unreadable; /);
     } finally {
-      await redis.cli.del('switchyard:route:broken', 'switchyard:cutover:broken');
+      await bed.redis.cli.del('switchyard:route:broken', 'switchyard:cutover:broken');
     }
   });
 
@@ -120,19 +109,19 @@ describe('status, fronts and watch', () => {
     };
     const ESC = '\u001b[';
     const { NO_COLOR: _ignored, ...withoutNoColor } = process.env;
-    assert.ok((await render({ ...withoutNoColor, SWITCHYARD_REDIS_URL: redis.url })).includes(`${ESC}32m`));
-    assert.ok(!(await render({ ...withoutNoColor, SWITCHYARD_REDIS_URL: redis.url, NO_COLOR: '1' })).includes(ESC));
+    assert.ok((await render({ ...withoutNoColor, SWITCHYARD_REDIS_URL: bed.redis.url })).includes(`${ESC}32m`));
+    assert.ok(!(await render({ ...withoutNoColor, SWITCHYARD_REDIS_URL: bed.redis.url, NO_COLOR: '1' })).includes(ESC));
     assert.ok(!(await run('status')).stdout.includes(ESC));
   });
 
   test('watch: prints changes and convergence as they happen, rides out a Redis outage, exits 0 on SIGINT', async () => {
-    const watch = startCli(['watch', '--json', '--interval', '50ms'], { SWITCHYARD_REDIS_URL: redis.url });
+    const watch = startCli(['watch', '--json', '--interval', '50ms'], { SWITCHYARD_REDIS_URL: bed.redis.url });
     await watch.waitForOutput(/"type":"snapshot"/);
     assert.equal((await run('route', 'set', 'http://10.0.0.3:3000', '--force')).code, 0);
     await watch.waitForOutput(/"type":"converged"/);
-    await redis.kill();
+    await bed.redis.kill();
     await watch.waitForOutput(/"type":"redis-down"/);
-    await redis.restart();
+    await bed.redis.restart();
     await watch.waitForOutput(/"type":"redis-up"/);
     watch.child.kill('SIGINT');
     const result = await watch.exited;
