@@ -26,8 +26,6 @@ export interface TypeScriptProcess {
 export interface TypeScriptProcessOptions {
   /** Merged over process.env; `undefined` removes an inherited variable. */
   env?: Record<string, string | undefined>;
-  /** Working directory; the repository root unless given. */
-  cwd?: string;
   /** SIGKILL the process if it is still running after this long, and reject `exited` with its output. */
   killAfterMs?: number;
   /** What to call the process in error messages; the file name unless given. */
@@ -37,7 +35,7 @@ export interface TypeScriptProcessOptions {
 /** The repository root, where `npm test` and the root scripts run. */
 export const repositoryRoot = join(__dirname, '..', '..');
 
-/** Starts `node --conditions=switchyard-source --import tsx <file> ...args`, so the child runs the TypeScript sources as the tests do. */
+/** Starts `node --conditions=switchyard-source --import tsx <file> ...args` in the repository root, so the child runs the TypeScript sources as the tests do. */
 export function startTypeScriptProcess(
   file: string,
   args: readonly string[] = [],
@@ -45,7 +43,7 @@ export function startTypeScriptProcess(
 ): TypeScriptProcess {
   const name = options.name ?? basename(file);
   const child = spawn(process.execPath, ['--conditions=switchyard-source', '--import', 'tsx', file, ...args], {
-    cwd: options.cwd ?? repositoryRoot,
+    cwd: repositoryRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
