@@ -59,6 +59,10 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private downSince: number | undefined;
   private firstSync: { promise: Promise<void>; resolve: () => void } | undefined;
   private stateVersion = 0;
+  /** Set on reconnect: the next full read decides whether Redis came back without our state. */
+  private checkForLostState = false;
+  /** Redis came back empty or older: full reads add and change but delete nothing until a change is pushed. */
+  private keepingThroughLostState = false;
   private stateDigestValue = stateDigest([]);
   private closed = false;
 
@@ -169,6 +173,12 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private invalidate(keys: readonly string[] | null): void {
     if (keys === null) this.fullResyncPending = true;
     else for (const key of keys) if (this.store.keys.parseState(key)) this.pendingKeys.add(key);
+    if (this.keepingThroughLostState && this.pendingKeys.size > 0) {
+      // Someone is writing state to this Redis again: from now on it is the truth, deletions included.
+      this.keepingThroughLostState = false;
+      this.fullResyncPending = true;
+      this.logger.warn({ store: this.store.description }, 'state written to the store again; following it');
+    }
     // The version key changes with every Switchyard write; re-reading it alone keeps `version` fresh.
     if (keys !== null && keys.length > 0 && this.pendingKeys.size === 0) this.pendingKeys.add(this.store.keys.version);
     this.scheduleFlush();
@@ -194,9 +204,13 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
           this.pendingKeys.clear();
           const all = await this.store.readAll();
           const read = new Map<string, string | null>(all.values);
-          // Keys we hold a value for but that are gone now were deleted.
-          for (const key of this.seenRaw.keys()) if (!read.has(key)) read.set(key, null);
-          this.apply({ version: all.version, values: read });
+          if (this.checkForLostState) {
+            this.checkForLostState = false;
+            this.noticeLostState(all.version, all.values.size);
+          }
+          // Keys we hold a value for but that are gone now were deleted (unless Redis lost them).
+          if (!this.keepingThroughLostState) for (const key of this.seenRaw.keys()) if (!read.has(key)) read.set(key, null);
+          this.apply({ version: this.keepingThroughLostState ? this.stateVersion : all.version, values: read });
           this.firstSync?.resolve();
         } else {
           const keys = [...this.pendingKeys];
@@ -260,6 +274,21 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     return true;
   }
 
+  /**
+   * A Redis that restarts without persistence, or fails over to an empty replica, comes back without
+   * the routes: applying that would turn every site into a 502. Fail-static covers it too: keep the
+   * last good state and say so, until someone writes state again.
+   */
+  private noticeLostState(version: number, keysInStore: number): void {
+    const lost = version < this.stateVersion || (keysInStore === 0 && this.sites.size > 0);
+    if (!lost) return;
+    this.keepingThroughLostState = true;
+    this.logger.warn(
+      { store: this.store.description, version, appliedVersion: this.stateVersion, keysInStore, sitesHeld: this.sites.size },
+      'store came back without the state this front end applies (restarted empty?); keeping the last good state until state is written again',
+    );
+  }
+
   private onDown(error: Error): void {
     if (this.downSince !== undefined || this.closed) return;
     this.downSince = Date.now();
@@ -272,6 +301,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
 
   private onUp(): void {
     if (this.downSince !== undefined) {
+      this.checkForLostState = true;
       this.logger.warn({ store: this.store.description, downMs: Date.now() - this.downSince }, 'store reachable again; resyncing');
       this.downSince = undefined;
       this.emit('up');

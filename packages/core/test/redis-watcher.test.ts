@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
-import { ConflictError, createStore, FrontEnd, readState, type Store, setRoute, silentLogger, Watcher } from '../src/index';
+import { ConflictError, createLogger, createStore, FrontEnd, readState, type Store, setRoute, silentLogger, Watcher } from '../src/index';
 
 describe('watcher on real Redis', () => {
   let redis: RedisServer;
@@ -141,5 +141,44 @@ describe('fail-static', () => {
     // The slow resync is a minute away: only a pushed invalidation can deliver this one in time.
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', { timeoutMs: 3000, what: 'pushed flip' });
+  });
+
+  test('Redis restarted empty: the last good state stays, said once; the next write is followed, deletions too', async (t) => {
+    const redis = await RedisServer.start();
+    t.after(() => redis.stop());
+    const lines: string[] = [];
+    const front = new FrontEnd({ store: redis.url, logger: createLogger('warn', (line) => lines.push(line)), resyncIntervalMs: 100 });
+    t.after(() => front.close());
+    const operator = createStore(redis.url, { logger: silentLogger });
+    t.after(() => operator.close());
+    await setRoute(operator, 'default', 'http://127.0.0.1:1111');
+    await setRoute(operator, 'blog', 'http://127.0.0.1:1112');
+    await front.start();
+    await waitFor(() => front.watcher.version === 2, { what: 'both routes applied' });
+    await redis.kill();
+    await waitFor(() => !front.watcher.connected, { what: 'outage noticed' });
+    await redis.restart();
+    await waitFor(() => front.watcher.connected, { what: 'reconnect', timeoutMs: 10_000 });
+    await waitFor(() => lines.some((line) => line.includes('came back without the state')), { what: 'lost state reported' });
+    // Several slow resyncs (every 100 ms here) later, nothing was deleted.
+    const syncs = await new Promise<number>((resolve) => {
+      let count = 0;
+      const onSync = () => {
+        count += 1;
+        if (count === 5) {
+          front.watcher.off('sync', onSync);
+          resolve(count);
+        }
+      };
+      front.watcher.on('sync', onSync);
+    });
+    assert.equal(syncs, 5);
+    assert.equal(front.watcher.route('default')?.target, 'http://127.0.0.1:1111');
+    assert.equal(front.watcher.route('blog')?.target, 'http://127.0.0.1:1112');
+    assert.equal(lines.filter((line) => line.includes('came back without the state')).length, 1, 'said once');
+
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'write followed' });
+    await waitFor(() => front.watcher.site('blog') === undefined, { what: 'Redis is the truth again: blog is gone' });
   });
 });
