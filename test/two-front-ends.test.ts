@@ -10,6 +10,10 @@ import { RedisServer } from './support/redis-server';
 import { startEchoUpstream, type Upstream } from './support/upstream';
 import { waitFor } from './support/wait';
 
+/** What this file provokes on purpose: an outage, a Redis that comes back empty, malformed values. */
+const EXPECTED_WARNINGS =
+  /store unreachable|reachable again|came back without the state|state written to the store again|ignoring malformed value/;
+
 describe('two front-end processes on one Redis', () => {
   let redis: RedisServer;
   let blue: Upstream;
@@ -131,7 +135,7 @@ describe('two front-end processes on one Redis', () => {
       const noise = front
         .stderr()
         .split('\n')
-        .filter((line) => line && !/store unreachable|reachable again|came back without the state|state written to the store again|ignoring malformed value/.test(line));
+        .filter((line) => line && !EXPECTED_WARNINGS.test(line));
       assert.deepEqual(noise, []);
       assert.equal(await front.stop(), 0);
     }
