@@ -2,7 +2,7 @@
 // PORT (default 8080), HOST (default 127.0.0.1; 0.0.0.0 to serve other machines), SWITCHYARD_REDIS_URL
 // (default redis://127.0.0.1:6379). Flip it with `redis-cli SET switchyard:route:default <url>`.
 import { once } from 'node:events';
-import { createFrontEnd } from '@switchyard/core';
+import { createFrontEnd, shutDownGracefully } from '@switchyard/core';
 import { expressMaintenance } from '@switchyard/maintenance';
 import { expressProxy } from '@switchyard/proxy';
 import express from 'express';
@@ -30,16 +30,8 @@ async function main(): Promise<void> {
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    server.close(() => void frontEnd.close());
-    maintenance.handler.close(); // answers the requests it holds
-    // Proxied requests may finish (up to 10 s); then WebSockets, idle connections and upstream sockets close.
-    const deadline = Date.now() + 10_000;
-    const drain = setInterval(() => {
-      if (frontEnd.stats.inFlight > 0 && Date.now() < deadline) return;
-      clearInterval(drain);
-      proxy.close();
-      server.closeAllConnections();
-    }, 50);
+    // Held requests are answered, proxied ones get 10 s to finish, then WebSockets and the rest close.
+    void shutDownGracefully(server, frontEnd, { release: [maintenance.handler], finally: [proxy], graceMs: 10_000 });
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

@@ -1,5 +1,6 @@
 export { ConflictError, isSwitchyardError, SwitchyardError, type SwitchyardErrorCode } from './errors';
 export { createFrontEnd, FrontEnd, type FrontEndOptions } from './front-end';
+export { type Closable, type GracefulShutdownOptions, shutDownGracefully } from './graceful-shutdown';
 export { isSafeMethod } from './http-methods';
 export { type IpRange, ipMatcher, parseIpRange } from './ip-range';
 export { assertSiteName, DEFAULT_PREFIX, DEFAULT_SITE, isSiteName, type KeyLayout, keyLayout, type StateKind } from './keys';

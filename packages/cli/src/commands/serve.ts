@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createFrontEnd, createLogger, type SiteSelectionOptions } from '@switchyard/core';
+import { createFrontEnd, createLogger, type SiteSelectionOptions, shutDownGracefully } from '@switchyard/core';
 import { koaMaintenance, type TrustProxy } from '@switchyard/maintenance';
 import { koaProxy } from '@switchyard/proxy';
 import Koa from 'koa';
 import type { CommandSpec, ParsedArgs } from '../command';
 import { parseDuration, parseWholeNumber, usageError } from '../option-values';
-import { sleep } from '../sleep';
 
 /** `switchyard serve` */
 export const serveCommand: CommandSpec = {
@@ -84,16 +83,7 @@ export const serveCommand: CommandSpec = {
 
     if (!context.signal.aborted) await once(context.signal, 'abort');
     if (!context.json) context.note('switchyard serve: shutting down (requests in flight may finish)');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    maintenance.handler.close();
-    const deadline = performance.now() + graceMs;
-    while (frontEnd.stats.inFlight > 0 && performance.now() < deadline) await sleep(20);
-    // WebSockets and whatever outlived the grace period would keep the server open forever.
-    proxy.close();
-    server.closeAllConnections();
-    await closed;
-    await frontEnd.close();
+    await shutDownGracefully(server, frontEnd, { release: [maintenance.handler], finally: [proxy], graceMs });
     if (context.json) context.printJson({ type: 'stopped' });
     return 0;
   },
