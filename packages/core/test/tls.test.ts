@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../../../test/support/ports';
+import { RedisServer } from '../../../test/support/redis-server';
+import { waitFor } from '../../../test/support/wait';
+import { FrontEnd, silentLogger } from '../src/index';
+
+test('over TLS (rediss / ioredis tls options): a front end loads state and sees pushed changes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const tlsPort = await freePort();
+  // The plain port stays open for the test's own redis-cli; the front end only speaks TLS.
+  const redis = await RedisServer.start([
+    '--tls-port',
+    String(tlsPort),
+    '--tls-cert-file',
+    cert,
+    '--tls-key-file',
+    key,
+    '--tls-ca-cert-file',
+    cert,
+    '--tls-auth-clients',
+    'no',
+  ]);
+  t.after(() => redis.stop());
+  await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
+  const front = new FrontEnd({
+    store: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) } },
+    logger: silentLogger,
+    resyncIntervalMs: 60_000,
+  });
+  t.after(() => front.close());
+  await front.start();
+  assert.equal(front.watcher.route('default')?.target, 'http://127.0.0.1:1111');
+  await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+  await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'pushed change over TLS' });
+  const clients = String(await redis.cli.call('CLIENT', 'LIST'));
+  assert.ok(
+    clients.split('\n').filter((line) => line.includes(`laddr=127.0.0.1:${tlsPort}`)).length >= 2,
+    'both connections use the TLS port',
+  );
+});
