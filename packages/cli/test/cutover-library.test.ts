@@ -72,6 +72,23 @@ describe('cutover() in process on a memory store', () => {
     assert.equal(await store.getCutover('default'), null);
   });
 
+  test('two cutovers of one site started at the same moment: one runs, the other refuses before changing anything', async () => {
+    const results = await Promise.allSettled([
+      cutover({ store, to: newApp.url, sync: async () => undefined }),
+      cutover({ store, to: newApp.url, sync: async () => undefined }),
+    ]);
+    const done = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as CutoverError] : []));
+    assert.equal(done.length, 1);
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]?.code, 'ERR_CUTOVER_IN_PROGRESS');
+    for (const front of fronts) {
+      assert.equal(front.watcher.route('default')?.target, newApp.url);
+      assert.equal(front.watcher.maintenance('default'), undefined, 'the refused one left no maintenance behind');
+    }
+    assert.equal(await store.getCutover('default'), null);
+  });
+
   test('a readiness check is polled until it passes', async () => {
     let checks = 0;
     const report = await cutover({

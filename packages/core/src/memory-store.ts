@@ -131,6 +131,12 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
       if (value === null) state.cutovers.delete(site);
       else state.cutovers.set(site, value);
     },
+    async createCutover(site, value) {
+      open();
+      if (state.cutovers.has(site)) return false;
+      state.cutovers.set(site, value);
+      return true;
+    },
     watch(events) {
       open();
       state.watchers.add(events);

@@ -283,6 +283,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         if (value === null) await redis.del(keys.cutover(site));
         else await redis.set(keys.cutover(site), value);
       }),
+    createCutover: (site, value) => run(async (redis) => (await redis.set(keys.cutover(site), value, 'NX')) === 'OK'),
     watch(events) {
       watchers.add(events);
       if (!subscriber) {

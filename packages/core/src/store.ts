@@ -111,6 +111,8 @@ export interface Store {
   getCutover(site: string): Promise<string | null>;
   /** Stores (or, with null, removes) the cutover journal of a site. */
   putCutover(site: string, value: string | null): Promise<void>;
+  /** Stores the journal of a new cutover only if the site has none; false when another cutover got there first. */
+  createCutover(site: string, value: string): Promise<boolean>;
   /** Starts delivering change notifications; returns a function that stops them. */
   watch(events: StoreWatchEvents): () => void;
   close(): Promise<void>;

@@ -59,7 +59,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private downSince: number | undefined;
   private firstSync: { promise: Promise<void>; resolve: () => void } | undefined;
   private stateVersion = 0;
-  /** Set on reconnect: the next full read decides whether Redis came back without our state. */
+  /** Set when the store goes down: the first full read after it decides whether Redis came back without our state. */
   private checkForLostState = false;
   /** Redis came back empty or older: full reads add and change but delete nothing until a change is pushed. */
   private keepingThroughLostState = false;
@@ -199,7 +199,8 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     this.syncing = true;
     try {
       while (!this.closed && (this.fullResyncPending || this.pendingKeys.size > 0)) {
-        if (this.fullResyncPending) {
+        // After an outage only a full read can tell whether Redis lost the state, so nothing less is applied.
+        if (this.fullResyncPending || this.checkForLostState) {
           this.fullResyncPending = false;
           this.pendingKeys.clear();
           const all = await this.store.readAll();
@@ -215,7 +216,10 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
         } else {
           const keys = [...this.pendingKeys];
           this.pendingKeys.clear();
-          this.apply(await this.store.readKeys(keys.filter((key) => this.store.keys.parseState(key))));
+          const read = await this.store.readKeys(keys.filter((key) => this.store.keys.parseState(key)));
+          // A read that was in flight when the store went down may come back from a store that lost everything.
+          if (this.checkForLostState) this.fullResyncPending = true;
+          else this.apply(read);
         }
       }
     } catch (error) {
@@ -292,6 +296,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private onDown(error: Error): void {
     if (this.downSince !== undefined || this.closed) return;
     this.downSince = Date.now();
+    this.checkForLostState = true;
     this.logger.warn(
       { store: this.store.description, err: error.message },
       'store unreachable; serving the last good state until it is back',
@@ -301,7 +306,6 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
 
   private onUp(): void {
     if (this.downSince !== undefined) {
-      this.checkForLostState = true;
       this.logger.warn({ store: this.store.description, downMs: Date.now() - this.downSince }, 'store reachable again; resyncing');
       this.downSince = undefined;
       this.emit('up');

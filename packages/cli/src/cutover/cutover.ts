@@ -28,7 +28,7 @@ import type {
   CutoverReport,
   CutoverStepReport,
 } from './events';
-import { CUTOVER_STEPS, type CutoverJournal, type CutoverStep, readJournal, writeJournal } from './journal';
+import { CUTOVER_STEPS, type CutoverJournal, type CutoverStep, createJournal, readJournal, writeJournal } from './journal';
 import { type CutoverReadiness, type CutoverTask, type CutoverTaskContext, pollUntilReady, runTask } from './tasks';
 import { undoCutover } from './undo';
 
@@ -143,10 +143,13 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
     }
     // Time spent reading the plan is not pre-flight time.
     confirmMs = elapsed(asked);
-    // Someone may have started a cutover while the plan was being read.
-    const other = await readJournal(store, site);
-    if (other) throw inProgress(other);
-    await writeJournal(store, site, preflight.journal);
+    // Someone may have started a cutover while the plan was being read: only one journal can be created.
+    if (!(await createJournal(store, preflight.journal))) {
+      const other = await readJournal(store, site);
+      throw other
+        ? inProgress(other)
+        : new SwitchyardError('ERR_CUTOVER_IN_PROGRESS', `another cutover of ${site} just started and ended; run it again`);
+    }
     preflight.checks.push('Redis writable');
   } catch (error) {
     emit({ type: 'step-failed', step: 'preflight', ms: elapsed(started), error: eventError(error) });

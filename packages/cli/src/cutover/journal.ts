@@ -60,3 +60,8 @@ export async function readJournal(store: Store, site: string): Promise<CutoverJo
 export async function writeJournal(store: Store, site: string, journal: CutoverJournal | null): Promise<void> {
   await store.putCutover(site, journal === null ? null : JSON.stringify(journal));
 }
+
+/** Writes the journal of a new cutover unless the site already has one; false when another cutover got there first. */
+export async function createJournal(store: Store, journal: CutoverJournal): Promise<boolean> {
+  return store.createCutover(journal.site, JSON.stringify(journal));
+}
