@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { SwitchyardError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { RequestStats } from './request-stats';
+import { readSnapshotFile, writeSnapshotFile } from './snapshot-file';
 import { createStore, type FrontEndReport, type Store } from './store';
 import { Watcher, type WatcherOptions } from './watcher';
 
@@ -22,6 +23,11 @@ export interface FrontEndOptions extends Omit<WatcherOptions, 'logger'> {
   startTimeoutMs?: number;
   /** Least time between two heartbeats caused by counter changes. Default 100 ms. */
   statsPublishIntervalMs?: number;
+  /**
+   * A file where the state in force is saved whenever it changes. A front end that starts while Redis
+   * is unreachable serves this last good state instead of failing after `startTimeoutMs`.
+   */
+  snapshotPath?: string;
   /** Identifier in `switchyard:front:<id>`; default `<host>-<pid>-<random>`. */
   id?: string;
 }
@@ -46,6 +52,9 @@ export class FrontEnd {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private publishScheduled = false;
   private closed = false;
+  private readonly snapshotPath: string | undefined;
+  private savedDigest: string | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(options: FrontEndOptions = {}) {
     this.logger = options.logger ?? createLogger();
@@ -66,6 +75,8 @@ export class FrontEnd {
     // Counter changes (e.g. the last in-flight write finishing) are published early too, but at
     // most every `statsPublishIntervalMs`, so busy traffic does not become a Redis write per request.
     this.stats.onChange = () => this.scheduleStatsPublish();
+    this.snapshotPath = options.snapshotPath;
+    if (this.snapshotPath) this.watcher.on('sync', () => this.saveSnapshot());
   }
 
   /** Starts watching and heart-beating; resolves after the first sync, rejects after `startTimeoutMs`. */
@@ -86,8 +97,17 @@ export class FrontEnd {
     try {
       await Promise.race([this.watcher.start(), timeout]);
     } catch (error) {
-      await this.close();
-      throw error;
+      const snapshot = this.snapshotPath ? await readSnapshotFile(this.snapshotPath) : undefined;
+      if (!snapshot) {
+        await this.close();
+        throw error;
+      }
+      // Redis keeps being retried; its first full read decides what follows.
+      this.watcher.seed(snapshot);
+      this.logger.warn(
+        { store: this.store.description, snapshot: this.snapshotPath, savedAt: snapshot.savedAt, version: snapshot.version },
+        'store unreachable at start; serving the state saved in the snapshot file',
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -125,6 +145,17 @@ export class FrontEnd {
     });
   }
 
+  private saveSnapshot(): void {
+    const path = this.snapshotPath;
+    if (!path || this.watcher.digest === this.savedDigest) return;
+    this.savedDigest = this.watcher.digest;
+    const state = this.watcher.snapshot();
+    // Saves run one after another, so an older state never overwrites a newer one.
+    this.saving = this.saving
+      .then(() => writeSnapshotFile(path, state))
+      .catch((error: Error) => this.logger.warn({ snapshot: path, err: error.message }, 'could not save the state snapshot'));
+  }
+
   private scheduleStatsPublish(): void {
     if (this.statsTimer || this.closed || !this.heartbeatTimer) return;
     this.statsTimer = setTimeout(() => {
@@ -141,6 +172,7 @@ export class FrontEnd {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.statsTimer) clearTimeout(this.statsTimer);
     await this.watcher.close();
+    await this.saving;
     await this.store.removeFront(this.id).catch(() => undefined);
     if (this.ownsStore) await this.store.close();
   }

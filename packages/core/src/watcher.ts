@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './logger';
 import type { MaintenanceState } from './maintenance-state';
 import type { Route } from './route';
 import { parseStateValue, type SiteState, stateDigest } from './site-state';
-import type { RawRead, Store } from './store';
+import type { RawRead, RawState, Store } from './store';
 
 /** Options of a Watcher. */
 export interface WatcherOptions {
@@ -49,6 +49,8 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private readonly sites = new Map<string, SiteState>();
   /** Last raw value seen per key (good or bad), so a bad value is reported once and a repeat is free. */
   private readonly seenRaw = new Map<string, string>();
+  /** Raw value of every value in force, for snapshots. */
+  private readonly appliedRaw = new Map<string, string>();
   private readonly hostCache: LRUCache<string, string>;
   private readonly pendingKeys = new Set<string>();
   private fullResyncPending = false;
@@ -143,6 +145,20 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     const resolved = this.matchHost(host);
     this.hostCache.set(host, resolved ?? UNKNOWN);
     return resolved;
+  }
+
+  /** The raw values in force and their version: what a snapshot file keeps. */
+  snapshot(): RawState {
+    return { version: this.stateVersion, values: new Map(this.appliedRaw) };
+  }
+
+  /**
+   * Applies a saved snapshot before the first sync, so a front end restarted while Redis is
+   * unreachable serves its last good state. Values are validated like any read; the first full
+   * read from Redis decides what follows (see the lost-state check).
+   */
+  seed(state: RawState): void {
+    this.apply({ version: state.version, values: state.values });
   }
 
   /** Forces a full resync now; resolves when it has been applied (or failed). */
@@ -249,6 +265,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     const previous = this.sites.get(site);
     if (raw === null) {
       this.seenRaw.delete(key);
+      this.appliedRaw.delete(key);
       if (!previous?.[kind]) return false;
       const { [kind]: _removed, ...rest } = previous;
       return this.replace(site, rest, previous);
@@ -267,6 +284,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       this.emit('invalid', key, invalid);
       return false;
     }
+    this.appliedRaw.set(key, raw);
     return this.replace(site, { ...(previous ?? { site }), [kind]: value }, previous);
   }
 
