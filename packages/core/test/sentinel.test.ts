@@ -27,7 +27,7 @@ test('through Sentinel: a front end follows a failover, re-issues tracking and s
       timeoutMs: 15_000,
       what: 'replica promoted',
     });
-    // Writes go to the new master; the front end must be tracking there to see this without its slow resync.
+    // The front end reconnects to the new master; its resync on reconnect catches whatever came before.
     await waitFor(
       async () => {
         await newMaster.set('switchyard:route:default', `http://127.0.0.1:2222`);
@@ -35,6 +35,12 @@ test('through Sentinel: a front end follows a failover, re-issues tracking and s
       },
       { timeoutMs: 20_000, intervalMs: 200, what: 'flip on the new master seen' },
     );
+    // The slow resync is a minute away: only tracking re-issued on the new master delivers this in time.
+    await newMaster.set('switchyard:route:default', 'http://127.0.0.1:3333');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', {
+      timeoutMs: 3000,
+      what: 'pushed flip on the new master',
+    });
     newMaster.disconnect();
   } finally {
     await front.close();
