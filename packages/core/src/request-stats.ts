@@ -25,30 +25,27 @@ export class RequestStats {
 
   /** Counts a request held by maintenance until the returned function is called (extra calls are ignored). */
   hold(): () => void {
-    this.held += 1;
-    this.onChange();
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.held -= 1;
-      this.onChange();
-    };
+    return this.track(1, 0, 0);
   }
 
   /** Counts a proxied request until the returned function is called (extra calls are ignored). */
   begin(method: string | undefined): () => void {
-    const write = !isSafeMethod(method);
-    this.inFlight += 1;
-    if (write) this.inFlightWrites += 1;
-    this.onChange();
+    return this.track(0, 1, isSafeMethod(method) ? 0 : 1);
+  }
+
+  private track(held: number, inFlight: number, writes: number): () => void {
+    const add = (sign: 1 | -1) => {
+      this.held += sign * held;
+      this.inFlight += sign * inFlight;
+      this.inFlightWrites += sign * writes;
+      this.onChange();
+    };
+    add(1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.inFlight -= 1;
-      if (write) this.inFlightWrites -= 1;
-      this.onChange();
+      add(-1);
     };
   }
 }
