@@ -39,15 +39,16 @@ switchyard's cutover, and proves that no acknowledged write was lost.
 With SWITCHYARD_REDIS_URL set, state lives in that Redis and the cutover is run by the
 switchyard CLI as a child process; without it, everything runs in this process on memory://.`;
 
-/** Parses the demo's command line; throws ERR_USAGE with a readable message. */
+/** Parses the demo's command line; throws SWITCHYARD_ERR_USAGE with a readable message. */
 export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoOptions {
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;
   } catch (error) {
-    throw new SwitchyardError('ERR_USAGE', `${(error as Error).message}\n\n${USAGE}`);
+    throw new SwitchyardError('SWITCHYARD_ERR_USAGE', `${(error as Error).message}\n\n${USAGE}`);
   }
-  if (values.hold !== undefined && values['no-hold']) throw new SwitchyardError('ERR_USAGE', 'use --hold <ms> or --no-hold, not both');
+  if (values.hold !== undefined && values['no-hold'])
+    throw new SwitchyardError('SWITCHYARD_ERR_USAGE', 'use --hold <ms> or --no-hold, not both');
   const short = values.short ?? false;
   return {
     durationS: number(values.duration, '--duration', short ? 3 : 8, 1, 600),
@@ -83,7 +84,7 @@ function number(raw: string | undefined, flag: string, fallback: number, min: nu
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new SwitchyardError('ERR_USAGE', `${flag} must be a number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+    throw new SwitchyardError('SWITCHYARD_ERR_USAGE', `${flag} must be a number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
   }
   return value;
 }

@@ -7,7 +7,7 @@ import { main } from './main';
 const controller = new AbortController();
 const onSignal = (signal: NodeJS.Signals) => {
   if (!controller.signal.aborted) {
-    controller.abort(new SwitchyardError('ERR_ABORTED', `interrupted by ${signal}`));
+    controller.abort(new SwitchyardError('SWITCHYARD_ERR_ABORTED', `interrupted by ${signal}`));
     return;
   }
   process.stderr.write(`switchyard: ${signal} again, exiting without cleaning up; check with switchyard status\n`);

@@ -20,14 +20,14 @@ export interface FrontWaitResult {
 /**
  * Waits until every live front end applies state version `version` or later (so it runs the
  * write that produced it). No live front end counts as converged at once: `fronts` is then empty.
- * Throws ERR_CONVERGENCE_TIMEOUT naming the laggards.
+ * Throws SWITCHYARD_ERR_CONVERGENCE_TIMEOUT naming the laggards.
  */
 export function waitForConvergence(store: Store, version: number, options: FrontWaitOptions = {}): Promise<FrontWaitResult> {
   return waitForFronts(store, options, {
     ready: (front) => front.version >= version,
     fail: (laggards, timeoutMs) =>
       new SwitchyardError(
-        'ERR_CONVERGENCE_TIMEOUT',
+        'SWITCHYARD_ERR_CONVERGENCE_TIMEOUT',
         `${laggards.length} front end(s) did not apply version ${version} within ${timeoutMs} ms: ${laggards
           .map((front) => `${describeFront(front)} at version ${front.version}${front.connected ? '' : ' (cut off from Redis)'}`)
           .join(', ')}; check them, or raise --timeout`,
@@ -49,7 +49,7 @@ export async function waitForSameState(store: Store, options: FrontWaitOptions =
     ready: (front) => front.digest === digest,
     fail: (laggards, timeoutMs) =>
       new SwitchyardError(
-        'ERR_CONVERGENCE_TIMEOUT',
+        'SWITCHYARD_ERR_CONVERGENCE_TIMEOUT',
         `${laggards.length} front end(s) do not apply the state in Redis after ${timeoutMs} ms: ${laggards
           .map((front) => `${describeFront(front)} (version ${front.version}${front.connected ? '' : ', cut off from Redis'})`)
           .join(', ')}; fix or stop them first (switchyard fronts)`,
@@ -60,14 +60,14 @@ export async function waitForSameState(store: Store, options: FrontWaitOptions =
 /**
  * Waits until no live front end has a write in flight, counting only heartbeats sent after the
  * front end applied `minVersion` (typically the maintenance that stops new writes).
- * Throws ERR_DRAIN_TIMEOUT naming the busy front ends.
+ * Throws SWITCHYARD_ERR_DRAIN_TIMEOUT naming the busy front ends.
  */
 export function waitForDrain(store: Store, minVersion: number, options: FrontWaitOptions = {}): Promise<FrontWaitResult> {
   return waitForFronts(store, options, {
     ready: (front) => front.version >= minVersion && front.inFlightWrites === 0,
     fail: (busy, timeoutMs) =>
       new SwitchyardError(
-        'ERR_DRAIN_TIMEOUT',
+        'SWITCHYARD_ERR_DRAIN_TIMEOUT',
         `writes still in flight after ${timeoutMs} ms: ${busy
           .map((front) => `${describeFront(front)} ${front.inFlightWrites} write(s)`)
           .join(', ')}; raise --drain-timeout or look for stuck requests on the old server`,

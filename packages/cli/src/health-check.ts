@@ -19,7 +19,7 @@ export interface HealthCheckResult {
 /**
  * `GET <target><path>` expecting 2xx or 3xx within the timeout. Redirects are not followed: a
  * redirect proves the server is up, and following it could test some other server.
- * Throws ERR_HEALTH_CHECK_FAILED (one line saying what happened) otherwise.
+ * Throws SWITCHYARD_ERR_HEALTH_CHECK_FAILED (one line saying what happened) otherwise.
  */
 export async function checkHealth(target: string, options: HealthCheckOptions = {}): Promise<HealthCheckResult> {
   const path = options.path ?? '/';
@@ -39,10 +39,10 @@ export async function checkHealth(target: string, options: HealthCheckOptions = 
       failure.name === 'TimeoutError'
         ? `no answer within ${timeoutMs} ms`
         : (failure.cause?.code ?? failure.cause?.message ?? failure.message);
-    throw new SwitchyardError('ERR_HEALTH_CHECK_FAILED', `health check GET ${url} failed: ${why}`, { cause: error });
+    throw new SwitchyardError('SWITCHYARD_ERR_HEALTH_CHECK_FAILED', `health check GET ${url} failed: ${why}`, { cause: error });
   }
   if (status < 200 || status >= 400) {
-    throw new SwitchyardError('ERR_HEALTH_CHECK_FAILED', `health check GET ${url} answered ${status}; expected 2xx or 3xx`);
+    throw new SwitchyardError('SWITCHYARD_ERR_HEALTH_CHECK_FAILED', `health check GET ${url} answered ${status}; expected 2xx or 3xx`);
   }
   return { url, status, elapsedMs: Math.round(performance.now() - started) };
 }

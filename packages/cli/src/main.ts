@@ -34,12 +34,12 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Codes that mean the command line itself is wrong: exit 2. */
 const USAGE_CODES: ReadonlySet<SwitchyardErrorCode> = new Set([
-  'ERR_USAGE',
-  'ERR_INVALID_ROUTE',
-  'ERR_INVALID_SITE',
-  'ERR_INVALID_OPTION',
-  'ERR_INVALID_MAINTENANCE',
-  'ERR_INVALID_STORE_URL',
+  'SWITCHYARD_ERR_USAGE',
+  'SWITCHYARD_ERR_INVALID_ROUTE',
+  'SWITCHYARD_ERR_INVALID_SITE',
+  'SWITCHYARD_ERR_INVALID_OPTION',
+  'SWITCHYARD_ERR_INVALID_MAINTENANCE',
+  'SWITCHYARD_ERR_INVALID_STORE_URL',
 ]);
 
 /**

@@ -4,7 +4,7 @@ const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_0
 
 /** A command-line mistake: exit code 2. */
 export function usageError(message: string): SwitchyardError {
-  return new SwitchyardError('ERR_USAGE', message);
+  return new SwitchyardError('SWITCHYARD_ERR_USAGE', message);
 }
 
 /**

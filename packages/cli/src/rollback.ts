@@ -25,14 +25,17 @@ const HISTORY_DEPTH = 200;
 /**
  * Plans undoing the last recorded change of a site. When that change belongs to a cutover, the
  * whole cutover is undone: route and maintenance go back to what they were before it started.
- * Refuses (ERR_CONFLICT) when a value differs from what the history says it should be, which
+ * Refuses (SWITCHYARD_ERR_CONFLICT) when a value differs from what the history says it should be, which
  * means someone changed it outside Switchyard: guessing then could undo the wrong thing.
  */
 export async function planRollback(store: Store, site: string): Promise<RollbackPlan> {
   const entries = await readHistory(store, { site, limit: HISTORY_DEPTH });
   const latest = entries[0];
   if (!latest) {
-    throw new SwitchyardError('ERR_NO_SITE', `no recorded change of site ${JSON.stringify(site)} to roll back; see switchyard history`);
+    throw new SwitchyardError(
+      'SWITCHYARD_ERR_NO_SITE',
+      `no recorded change of site ${JSON.stringify(site)} to roll back; see switchyard history`,
+    );
   }
   const undoing = latest.cutoverId ? entries.filter((entry) => entry.cutoverId === latest.cutoverId) : [latest];
   const current = await store.readKeys([store.keys.route(site), store.keys.maintenance(site)]);
@@ -45,7 +48,7 @@ export async function planRollback(store: Store, site: string): Promise<Rollback
     const now = current.values.get(store.keys.state(kind, site)) ?? null;
     if (now !== newest.new) {
       throw new SwitchyardError(
-        'ERR_CONFLICT',
+        'SWITCHYARD_ERR_CONFLICT',
         `${kind} of ${site} is ${JSON.stringify(now)} but its last recorded change set ${JSON.stringify(newest.new)} (changed outside switchyard?); nothing rolled back, set it explicitly instead`,
       );
     }
@@ -79,7 +82,7 @@ export async function applyRollback(store: Store, plan: RollbackPlan, options: A
       await options.afterWrite?.(version);
     } catch (error) {
       if (error instanceof ConflictError) {
-        throw new SwitchyardError('ERR_CONFLICT', `rollback stopped: ${error.message}`, { cause: error });
+        throw new SwitchyardError('SWITCHYARD_ERR_CONFLICT', `rollback stopped: ${error.message}`, { cause: error });
       }
       throw error;
     }

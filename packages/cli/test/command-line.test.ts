@@ -65,7 +65,7 @@ describe('command line', () => {
     const run = await runMain(['route', 'set', 'foo', '--json'], { redis: redis.url });
     assert.equal(run.code, 2);
     assert.deepEqual(Object.keys(run.json<{ error: object }>().error), ['code', 'message']);
-    assert.equal(run.json<{ error: { code: string } }>().error.code, 'ERR_INVALID_ROUTE');
+    assert.equal(run.json<{ error: { code: string } }>().error.code, 'SWITCHYARD_ERR_INVALID_ROUTE');
   });
 
   test('nothing is written when the arguments are bad', async () => {

@@ -81,7 +81,7 @@ describe('cutover() in process on a memory store', () => {
     const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as CutoverError] : []));
     assert.equal(done.length, 1);
     assert.equal(refused.length, 1);
-    assert.equal(refused[0]?.code, 'ERR_CUTOVER_IN_PROGRESS');
+    assert.equal(refused[0]?.code, 'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS');
     for (const front of fronts) {
       assert.equal(front.watcher.route('default')?.target, newApp.url);
       assert.equal(front.watcher.maintenance('default'), undefined, 'the refused one left no maintenance behind');
@@ -104,7 +104,7 @@ describe('cutover() in process on a memory store', () => {
     assert.match(report.steps.find((step) => step.step === 'sync')?.detail ?? '', /ready after 3 check\(s\)/);
   });
 
-  test('aborting during the sync puts everything back and rejects with ERR_ABORTED', async () => {
+  test('aborting during the sync puts everything back and rejects with SWITCHYARD_ERR_ABORTED', async () => {
     const controller = new AbortController();
     const failure = await cutover({
       store,
@@ -116,7 +116,7 @@ describe('cutover() in process on a memory store', () => {
       },
     }).catch((error: unknown) => error);
     assert.ok(failure instanceof CutoverError, String(failure));
-    assert.equal(failure.code, 'ERR_ABORTED');
+    assert.equal(failure.code, 'SWITCHYARD_ERR_ABORTED');
     assert.equal(failure.step, 'sync');
     assert.deepEqual(failure.cleanup, {
       routeRestored: false,
@@ -150,7 +150,7 @@ describe('cutover() in process on a memory store', () => {
     try {
       const failure = await cutover({ store, to: newApp.url, drainTimeoutMs: 200 }).catch((error: unknown) => error);
       assert.ok(failure instanceof CutoverError);
-      assert.equal(failure.code, 'ERR_CUTOVER_FAILED');
+      assert.equal(failure.code, 'SWITCHYARD_ERR_CUTOVER_FAILED');
       assert.match(
         failure.message,
         /^cutover of default failed at drain: writes still in flight after 200 ms: \S+ \(.+\) 1 write\(s\); .+; route untouched .+, maintenance restored \(off\)$/,

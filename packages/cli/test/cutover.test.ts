@@ -108,7 +108,7 @@ describe('switchyard cutover against real Redis and two front ends', () => {
     assert.equal(failed.cleanup.routeRestored, true);
     assert.equal(failed.cleanup.maintenanceRestored, true);
     assert.equal(failed.cleanup.journalKept, false);
-    assert.equal(events.at(-1)?.error?.code, 'ERR_CUTOVER_FAILED');
+    assert.equal(events.at(-1)?.error?.code, 'SWITCHYARD_ERR_CUTOVER_FAILED');
     assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
     assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
     assert.equal(bed.local.watcher.route('default')?.target, bed.oldApp.url);

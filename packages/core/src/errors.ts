@@ -1,22 +1,22 @@
 /** Machine-readable codes carried by every error Switchyard throws. */
 export type SwitchyardErrorCode =
-  | 'ERR_INVALID_ROUTE'
-  | 'ERR_INVALID_MAINTENANCE'
-  | 'ERR_INVALID_SITE'
-  | 'ERR_INVALID_STORE_URL'
-  | 'ERR_INVALID_OPTION'
-  | 'ERR_CONFLICT'
-  | 'ERR_STORE_UNAVAILABLE'
-  | 'ERR_STORE_CLOSED'
-  | 'ERR_USAGE'
-  | 'ERR_NO_SITE'
-  | 'ERR_HEALTH_CHECK_FAILED'
-  | 'ERR_CONVERGENCE_TIMEOUT'
-  | 'ERR_DRAIN_TIMEOUT'
-  | 'ERR_CUTOVER_FAILED'
-  | 'ERR_CUTOVER_IN_PROGRESS'
-  | 'ERR_ABORTED'
-  | 'ERR_UPSTREAM_TIMEOUT';
+  | 'SWITCHYARD_ERR_INVALID_ROUTE'
+  | 'SWITCHYARD_ERR_INVALID_MAINTENANCE'
+  | 'SWITCHYARD_ERR_INVALID_SITE'
+  | 'SWITCHYARD_ERR_INVALID_STORE_URL'
+  | 'SWITCHYARD_ERR_INVALID_OPTION'
+  | 'SWITCHYARD_ERR_CONFLICT'
+  | 'SWITCHYARD_ERR_STORE_UNAVAILABLE'
+  | 'SWITCHYARD_ERR_STORE_CLOSED'
+  | 'SWITCHYARD_ERR_USAGE'
+  | 'SWITCHYARD_ERR_NO_SITE'
+  | 'SWITCHYARD_ERR_HEALTH_CHECK_FAILED'
+  | 'SWITCHYARD_ERR_CONVERGENCE_TIMEOUT'
+  | 'SWITCHYARD_ERR_DRAIN_TIMEOUT'
+  | 'SWITCHYARD_ERR_CUTOVER_FAILED'
+  | 'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS'
+  | 'SWITCHYARD_ERR_ABORTED'
+  | 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT';
 
 /** Base class of every error Switchyard throws; `code` is stable, `message` says what to do. */
 export class SwitchyardError extends Error {
@@ -37,7 +37,7 @@ export class ConflictError extends SwitchyardError {
 
   constructor(key: string, current: string | null) {
     super(
-      'ERR_CONFLICT',
+      'SWITCHYARD_ERR_CONFLICT',
       `${key} was changed by someone else (now ${current === null ? 'absent' : JSON.stringify(current)}); read it again and retry`,
     );
     this.name = 'ConflictError';

@@ -87,7 +87,7 @@ export class FrontEnd {
         () =>
           reject(
             new SwitchyardError(
-              'ERR_STORE_UNAVAILABLE',
+              'SWITCHYARD_ERR_STORE_UNAVAILABLE',
               `no state from ${this.store.description} after ${this.startTimeoutMs} ms; check SWITCHYARD_REDIS_URL and that Redis is running`,
             ),
           ),

@@ -8,7 +8,7 @@ export interface IpRange {
   readonly family: 'ipv4' | 'ipv6';
 }
 
-/** Parses `10.0.0.1`, `10.0.0.0/8`, `::1` or `2001:db8::/32`; throws ERR_INVALID_MAINTENANCE otherwise. */
+/** Parses `10.0.0.1`, `10.0.0.0/8`, `::1` or `2001:db8::/32`; throws SWITCHYARD_ERR_INVALID_MAINTENANCE otherwise. */
 export function parseIpRange(text: string): IpRange {
   const [address = '', prefixText, extra] = text.trim().split('/');
   const version = isIP(address);
@@ -16,7 +16,7 @@ export function parseIpRange(text: string): IpRange {
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (version === 0 || extra !== undefined || !/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) {
     throw new SwitchyardError(
-      'ERR_INVALID_MAINTENANCE',
+      'SWITCHYARD_ERR_INVALID_MAINTENANCE',
       `invalid IP or CIDR ${JSON.stringify(text)}: expected an address like 203.0.113.7 or 2001:db8::1, or a block like 10.0.0.0/8`,
     );
   }

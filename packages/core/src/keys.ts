@@ -34,7 +34,7 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_.:{}-]{1,64}$/;
 export function assertSiteName(site: string): string {
   if (!SITE_PATTERN.test(site)) {
     throw new SwitchyardError(
-      'ERR_INVALID_SITE',
+      'SWITCHYARD_ERR_INVALID_SITE',
       `invalid site name ${JSON.stringify(site)}: use lower-case letters, digits, '.', '-' or '_' (optionally starting with '*.'), e.g. "shop" or "shop.example.com"`,
     );
   }
@@ -50,7 +50,7 @@ export function isSiteName(site: string): boolean {
 export function keyLayout(prefix: string = DEFAULT_PREFIX): KeyLayout {
   if (!PREFIX_PATTERN.test(prefix)) {
     throw new SwitchyardError(
-      'ERR_INVALID_OPTION',
+      'SWITCHYARD_ERR_INVALID_OPTION',
       `invalid key prefix ${JSON.stringify(prefix)}: use 1-64 characters from A-Z a-z 0-9 _ . : { } -, e.g. "switchyard:" or "staging:switchyard:"`,
     );
   }

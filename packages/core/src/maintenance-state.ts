@@ -87,7 +87,7 @@ export function stringifyMaintenance(state: MaintenanceState): string {
 }
 
 function invalid(why: string): SwitchyardError {
-  return new SwitchyardError('ERR_INVALID_MAINTENANCE', `invalid maintenance state: ${why}`);
+  return new SwitchyardError('SWITCHYARD_ERR_INVALID_MAINTENANCE', `invalid maintenance state: ${why}`);
 }
 
 function boundedString(value: unknown, field: string, max: number): string {

@@ -51,7 +51,7 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
   const own = new Set<StoreWatchEvents>();
 
   const open = () => {
-    if (closed) throw new SwitchyardError('ERR_STORE_CLOSED', 'the store was closed; create a new one');
+    if (closed) throw new SwitchyardError('SWITCHYARD_ERR_STORE_CLOSED', 'the store was closed; create a new one');
   };
   const notify = (changed: string[]) => {
     for (const watcher of state.watchers) queueMicrotask(() => watcher.invalidate(changed));

@@ -8,7 +8,7 @@ import type { Store, WriteResult } from './store';
 
 /** Common options of the write helpers. */
 export interface WriteOptions {
-  /** Compare-and-set: the raw value the caller read (null: absent); the write fails with ERR_CONFLICT if it changed. */
+  /** Compare-and-set: the raw value the caller read (null: absent); the write fails with SWITCHYARD_ERR_CONFLICT if it changed. */
   expect?: string | null;
   /** Who is making the change; default `user@host`. */
   actor?: string;

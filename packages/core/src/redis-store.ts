@@ -84,7 +84,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   let closed = false;
   let connecting: Promise<void> | undefined;
   const ready = async (): Promise<SwitchyardRedis> => {
-    if (closed) throw new SwitchyardError('ERR_STORE_CLOSED', 'the store was closed; create a new one');
+    if (closed) throw new SwitchyardError('SWITCHYARD_ERR_STORE_CLOSED', 'the store was closed; create a new one');
     if (command.status === 'wait') {
       // The 'error' event carries the cause (ECONNREFUSED…); the rejection only says the connection closed.
       connecting = command.connect().catch((error: Error) => {
@@ -97,7 +97,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   };
   const unavailable = (cause?: Error) =>
     new SwitchyardError(
-      'ERR_STORE_UNAVAILABLE',
+      'SWITCHYARD_ERR_STORE_UNAVAILABLE',
       `cannot reach Redis at ${description}${cause ? ` (${cause.message})` : ''}; check --redis or SWITCHYARD_REDIS_URL and that Redis is running`,
       { cause },
     );

@@ -18,7 +18,7 @@ export function parseRoute(raw: string): Route {
   const value = raw.trim();
   const fail = (why: string): never => {
     throw new SwitchyardError(
-      'ERR_INVALID_ROUTE',
+      'SWITCHYARD_ERR_INVALID_ROUTE',
       `invalid route ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}: ${why}; expected an absolute URL like http://10.0.0.2:3000`,
     );
   };

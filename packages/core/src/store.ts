@@ -139,14 +139,14 @@ export function createStore(target: string | RedisOptions, options: StoreOptions
     if (target.startsWith('memory:')) return createMemoryStore(target.replace(/^memory:(\/\/)?/, '') || 'default', options);
     if (!/^rediss?:\/\//.test(target)) {
       throw new SwitchyardError(
-        'ERR_INVALID_STORE_URL',
+        'SWITCHYARD_ERR_INVALID_STORE_URL',
         `unsupported store URL ${JSON.stringify(redactUrl(target))}: use redis://host:6379, rediss://user:password@host:6380 or memory://`,
       );
     }
     try {
       new URL(target);
     } catch {
-      throw new SwitchyardError('ERR_INVALID_STORE_URL', `store URL ${JSON.stringify(redactUrl(target))} is not a valid URL`);
+      throw new SwitchyardError('SWITCHYARD_ERR_INVALID_STORE_URL', `store URL ${JSON.stringify(redactUrl(target))} is not a valid URL`);
     }
   }
   return createRedisStore(target, options);

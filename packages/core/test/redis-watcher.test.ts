@@ -111,13 +111,13 @@ describe('fail-static', () => {
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:1111', { what: 'state after late start' });
   });
 
-  test('start() gives up with ERR_STORE_UNAVAILABLE after startTimeoutMs', async (t) => {
+  test('start() gives up with SWITCHYARD_ERR_STORE_UNAVAILABLE after startTimeoutMs', async (t) => {
     const redis = await RedisServer.start();
     t.after(() => redis.stop());
     await redis.kill();
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, startTimeoutMs: 300 });
     t.after(() => front.close());
-    await assert.rejects(front.start(), { code: 'ERR_STORE_UNAVAILABLE' });
+    await assert.rejects(front.start(), { code: 'SWITCHYARD_ERR_STORE_UNAVAILABLE' });
   });
 
   test('only the subscriber connection dropped: tracking is redirected to its new id', async (t) => {

@@ -52,7 +52,7 @@ test('without a snapshot file, start() still fails when Redis is unreachable', a
     snapshotPath: join(tmpdir(), 'switchyard-no-such-snapshot.json'),
     startTimeoutMs: 300,
   });
-  await assert.rejects(front.start(), { code: 'ERR_STORE_UNAVAILABLE' });
+  await assert.rejects(front.start(), { code: 'SWITCHYARD_ERR_STORE_UNAVAILABLE' });
 });
 
 function readFileSafely(path: string): string {

@@ -27,7 +27,7 @@ describe('parseRoute', () => {
         () => parseRoute(raw),
         (error: unknown) =>
           error instanceof SwitchyardError &&
-          error.code === 'ERR_INVALID_ROUTE' &&
+          error.code === 'SWITCHYARD_ERR_INVALID_ROUTE' &&
           error.message.includes(why) &&
           error.message.includes('expected an absolute URL'),
       );
@@ -72,7 +72,8 @@ describe('parseMaintenance', () => {
     test(`refuses ${raw}`, () => {
       assert.throws(
         () => parseMaintenance(raw),
-        (error: unknown) => error instanceof SwitchyardError && error.code === 'ERR_INVALID_MAINTENANCE' && error.message.includes(field),
+        (error: unknown) =>
+          error instanceof SwitchyardError && error.code === 'SWITCHYARD_ERR_INVALID_MAINTENANCE' && error.message.includes(field),
       );
     });
   }
@@ -90,8 +91,8 @@ describe('key layout and site names', () => {
   test('site names are host-like', () => {
     assert.equal(assertSiteName('shop.example.com'), 'shop.example.com');
     assert.equal(assertSiteName('*.example.com'), '*.example.com');
-    assert.throws(() => assertSiteName('Shop'), { code: 'ERR_INVALID_SITE' });
-    assert.throws(() => assertSiteName('a b'), { code: 'ERR_INVALID_SITE' });
+    assert.throws(() => assertSiteName('Shop'), { code: 'SWITCHYARD_ERR_INVALID_SITE' });
+    assert.throws(() => assertSiteName('a b'), { code: 'SWITCHYARD_ERR_INVALID_SITE' });
   });
 
   test('IP matcher handles v4, v6, CIDR and v4-mapped v6 clients', () => {

@@ -11,7 +11,7 @@ export interface ClientAddress {
   https(req: IncomingMessage): boolean;
 }
 
-/** Builds the address resolver for a trustProxy setting; throws ERR_INVALID_OPTION on a bad one. */
+/** Builds the address resolver for a trustProxy setting; throws SWITCHYARD_ERR_INVALID_OPTION on a bad one. */
 export function createClientAddress(trust: TrustProxy = false): ClientAddress {
   const trusted = trustedPeer(trust);
   return {
@@ -62,5 +62,5 @@ function forwardedFor(req: IncomingMessage): string[] {
 }
 
 function invalidOption(message: string): SwitchyardError {
-  return new SwitchyardError('ERR_INVALID_OPTION', message);
+  return new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', message);
 }

@@ -272,5 +272,5 @@ function wholeNumber(value: number, name: string, min: number, max: number): num
 }
 
 function invalidOption(message: string): SwitchyardError {
-  return new SwitchyardError('ERR_INVALID_OPTION', message);
+  return new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', message);
 }

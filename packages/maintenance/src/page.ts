@@ -29,7 +29,7 @@ export function createPageRenderer(page: MaintenancePage | undefined, logger: Lo
     template = readFileSync(page, 'utf8');
   } catch (error) {
     throw new SwitchyardError(
-      'ERR_INVALID_OPTION',
+      'SWITCHYARD_ERR_INVALID_OPTION',
       `cannot read the maintenance page ${JSON.stringify(page)}: ${(error as Error).message}`,
       {
         cause: error,

@@ -64,14 +64,14 @@ describe('static mode, without any store', () => {
           () => createMaintenanceHandler(options),
           (error) => isSwitchyardError(error) && error.code === code,
         );
-      rejects({}, 'ERR_INVALID_OPTION');
-      rejects({ frontEnd: front, enabled: true }, 'ERR_INVALID_OPTION');
-      rejects({ enabled: { mode: 'sideways' } as never }, 'ERR_INVALID_MAINTENANCE');
-      rejects({ enabled: true, page: '/nonexistent/maintenance.html' }, 'ERR_INVALID_OPTION');
-      rejects({ enabled: true, maxHeld: -1 }, 'ERR_INVALID_OPTION');
-      rejects({ enabled: true, trustProxy: ['not-a-cidr'] }, 'ERR_INVALID_OPTION');
-      rejects({ enabled: true, healthPath: 'healthz' }, 'ERR_INVALID_OPTION');
-      rejects({ enabled: true, cookieDomain: 'example.com; Secure' }, 'ERR_INVALID_OPTION');
+      rejects({}, 'SWITCHYARD_ERR_INVALID_OPTION');
+      rejects({ frontEnd: front, enabled: true }, 'SWITCHYARD_ERR_INVALID_OPTION');
+      rejects({ enabled: { mode: 'sideways' } as never }, 'SWITCHYARD_ERR_INVALID_MAINTENANCE');
+      rejects({ enabled: true, page: '/nonexistent/maintenance.html' }, 'SWITCHYARD_ERR_INVALID_OPTION');
+      rejects({ enabled: true, maxHeld: -1 }, 'SWITCHYARD_ERR_INVALID_OPTION');
+      rejects({ enabled: true, trustProxy: ['not-a-cidr'] }, 'SWITCHYARD_ERR_INVALID_OPTION');
+      rejects({ enabled: true, healthPath: 'healthz' }, 'SWITCHYARD_ERR_INVALID_OPTION');
+      rejects({ enabled: true, cookieDomain: 'example.com; Secure' }, 'SWITCHYARD_ERR_INVALID_OPTION');
     } finally {
       await front.close();
     }

@@ -50,11 +50,11 @@ export interface ResolvedProxyOptions extends SiteSelectionOptions {
   readonly logger: Logger;
 }
 
-/** Applies defaults; throws ERR_INVALID_OPTION (or ERR_INVALID_SITE) when an option cannot work. */
+/** Applies defaults; throws SWITCHYARD_ERR_INVALID_OPTION (or SWITCHYARD_ERR_INVALID_SITE) when an option cannot work. */
 export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
   if (!options?.frontEnd?.watcher) {
     throw new SwitchyardError(
-      'ERR_INVALID_OPTION',
+      'SWITCHYARD_ERR_INVALID_OPTION',
       'the proxy needs a running front end: pass { frontEnd: await createFrontEnd({ store }) }',
     );
   }
@@ -62,7 +62,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   if (options.fallbackSite !== undefined) assertSiteName(options.fallbackSite);
   if (options.upgradeGuard !== undefined && typeof options.upgradeGuard !== 'function') {
     throw new SwitchyardError(
-      'ERR_INVALID_OPTION',
+      'SWITCHYARD_ERR_INVALID_OPTION',
       'upgradeGuard must be a function (req, socket) => boolean, e.g. maintenance.handler.guardUpgrade',
     );
   }
@@ -84,7 +84,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || (Number.isFinite(value) && !Number.isInteger(value))) {
-    throw new SwitchyardError('ERR_INVALID_OPTION', `${name} must be a positive whole number, not ${JSON.stringify(value)}`);
+    throw new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', `${name} must be a positive whole number, not ${JSON.stringify(value)}`);
   }
   return value;
 }

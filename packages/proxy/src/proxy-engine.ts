@@ -92,7 +92,10 @@ export class ProxyEngine {
     proxyRes.once('close', () => {
       if (proxyRes.complete || res.destroyed) return;
       // Headers are out, so no error page is possible: an incomplete response must not look complete.
-      this.noteFailure(req, new SwitchyardError('ERR_ABORTED', 'the upstream closed the connection in the middle of its response'));
+      this.noteFailure(
+        req,
+        new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'the upstream closed the connection in the middle of its response'),
+      );
       res.destroy();
     });
   };
@@ -191,12 +194,12 @@ export class ProxyEngine {
   private limitSilence(proxyReq: ClientRequest): void {
     const { timeoutMs } = this.options;
     proxyReq.setTimeout(timeoutMs, () => {
-      proxyReq.destroy(new SwitchyardError('ERR_UPSTREAM_TIMEOUT', `the upstream sent nothing for ${timeoutMs} ms`));
+      proxyReq.destroy(new SwitchyardError('SWITCHYARD_ERR_UPSTREAM_TIMEOUT', `the upstream sent nothing for ${timeoutMs} ms`));
     });
   }
 
   private noteFailure(req: IncomingMessage, error: Error): ProxyFailure {
-    const failure: ProxyFailure = isSwitchyardError(error, 'ERR_UPSTREAM_TIMEOUT') ? 'upstream_timeout' : 'upstream_unavailable';
+    const failure: ProxyFailure = isSwitchyardError(error, 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT') ? 'upstream_timeout' : 'upstream_unavailable';
     const route = this.routes.get(req);
     const fields = { ...this.describe(req), failure, code: (error as NodeJS.ErrnoException).code, err: error.message };
     if (route && !this.failingTargets.has(route.target)) {

@@ -16,7 +16,7 @@ describe('proxy options', () => {
     for (const create of [createProxyHandler, expressProxy, koaProxy]) {
       assert.throws(
         () => create({} as ProxyOptions),
-        (error) => isSwitchyardError(error, 'ERR_INVALID_OPTION') && /createFrontEnd/.test(error.message),
+        (error) => isSwitchyardError(error, 'SWITCHYARD_ERR_INVALID_OPTION') && /createFrontEnd/.test(error.message),
       );
     }
   });
@@ -25,7 +25,7 @@ describe('proxy options', () => {
     for (const bad of [{ timeoutMs: 0 }, { timeoutMs: -5 }, { timeoutMs: 1.5 }, { maxSockets: 0 }, { idleSocketTimeoutMs: Number.NaN }]) {
       assert.throws(
         () => createProxyHandler({ frontEnd, ...bad }),
-        (error) => isSwitchyardError(error, 'ERR_INVALID_OPTION') && error.message.startsWith(Object.keys(bad)[0]!),
+        (error) => isSwitchyardError(error, 'SWITCHYARD_ERR_INVALID_OPTION') && error.message.startsWith(Object.keys(bad)[0]!),
         JSON.stringify(bad),
       );
     }
@@ -35,7 +35,7 @@ describe('proxy options', () => {
   test('upgradeGuard must be a function', () => {
     assert.throws(
       () => createProxyHandler({ frontEnd, upgradeGuard: 'maintenance' as unknown as ProxyOptions['upgradeGuard'] }),
-      (error) => isSwitchyardError(error, 'ERR_INVALID_OPTION') && error.message.startsWith('upgradeGuard'),
+      (error) => isSwitchyardError(error, 'SWITCHYARD_ERR_INVALID_OPTION') && error.message.startsWith('upgradeGuard'),
     );
     createProxyHandler({ frontEnd, upgradeGuard: () => true }).close();
   });
@@ -43,11 +43,11 @@ describe('proxy options', () => {
   test('site names are validated up front', () => {
     assert.throws(
       () => createProxyHandler({ frontEnd, site: 'Not A Site' }),
-      (error) => isSwitchyardError(error, 'ERR_INVALID_SITE'),
+      (error) => isSwitchyardError(error, 'SWITCHYARD_ERR_INVALID_SITE'),
     );
     assert.throws(
       () => createProxyHandler({ frontEnd, sitesByHost: true, fallbackSite: 'bad/site' }),
-      (error) => isSwitchyardError(error, 'ERR_INVALID_SITE'),
+      (error) => isSwitchyardError(error, 'SWITCHYARD_ERR_INVALID_SITE'),
     );
   });
 });

@@ -24,7 +24,7 @@ export function convergenceTimeout(args: ParsedArgs): number {
   return parseDuration(args.string('timeout') ?? '10s', 'timeout');
 }
 
-/** Waits (unless --no-wait) until every live front end applies `version`; throws ERR_CONVERGENCE_TIMEOUT. */
+/** Waits (unless --no-wait) until every live front end applies `version`; throws SWITCHYARD_ERR_CONVERGENCE_TIMEOUT. */
 export async function awaitFronts(context: CommandContext, args: ParsedArgs, version: number): Promise<ConvergenceSummary> {
   if (args.flag('no-wait')) return { waited: false, fronts: 0, ms: 0 };
   const result = await waitForConvergence(context.store, version, { timeoutMs: convergenceTimeout(args), signal: context.signal });

@@ -134,7 +134,7 @@ function stepOptions(context: CommandContext, args: ParsedArgs, progress: Cutove
 
 async function abort(context: CommandContext, progress: CutoverProgress): Promise<number> {
   if (!(await context.confirm(`Undo the unfinished cutover of ${context.site}?`))) {
-    throw new SwitchyardError('ERR_ABORTED', 'abort cancelled; nothing changed');
+    throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'abort cancelled; nothing changed');
   }
   const report = await abortCutover({
     store: context.store,

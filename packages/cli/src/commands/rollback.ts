@@ -50,7 +50,7 @@ export const rollbackCommand: CommandSpec = {
       if (context.json) context.printJson({ site, undone, changes: plan.changes, dryRun: true });
       return 0;
     }
-    if (!(await context.confirm('Roll back?'))) throw new SwitchyardError('ERR_ABORTED', 'rollback cancelled; nothing changed');
+    if (!(await context.confirm('Roll back?'))) throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'rollback cancelled; nothing changed');
     let convergence: ConvergenceSummary = { waited: false, fronts: 0, ms: 0 };
     const version = await applyRollback(store, plan, {
       actor: defaultActor(),

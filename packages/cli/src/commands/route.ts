@@ -38,9 +38,9 @@ export const routeSetCommand: CommandSpec = {
       try {
         health = await checkHealth(target, { path: args.string('health-path'), timeoutMs: healthTimeoutMs, signal: context.signal });
       } catch (error) {
-        if (!isSwitchyardError(error, 'ERR_HEALTH_CHECK_FAILED')) throw error;
+        if (!isSwitchyardError(error, 'SWITCHYARD_ERR_HEALTH_CHECK_FAILED')) throw error;
         throw new SwitchyardError(
-          'ERR_HEALTH_CHECK_FAILED',
+          'SWITCHYARD_ERR_HEALTH_CHECK_FAILED',
           `${error.message}; route not changed (fix the new server, or pass --force to skip the check)`,
         );
       }
@@ -82,7 +82,7 @@ export const routeGetCommand: CommandSpec = {
     const route = await readValue(context.store, 'route', context.site);
     if (route === null) {
       throw new SwitchyardError(
-        'ERR_NO_SITE',
+        'SWITCHYARD_ERR_NO_SITE',
         `site ${JSON.stringify(context.site)} has no route; set one with switchyard route set <url> --site ${context.site}`,
       );
     }

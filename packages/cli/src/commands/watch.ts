@@ -50,7 +50,7 @@ export const watchCommand: CommandSpec = {
         [state, reports] = await Promise.all([readState(store), store.listFronts()]);
       } catch (error) {
         // Unreachable at start is an error; later, a live view should ride out the outage.
-        if (!previous || !isSwitchyardError(error, 'ERR_STORE_UNAVAILABLE')) throw error;
+        if (!previous || !isSwitchyardError(error, 'SWITCHYARD_ERR_STORE_UNAVAILABLE')) throw error;
         if (!down) show(context, { type: 'redis-down', error: error.message });
         down = true;
         if (!(await pause(intervalMs, signal))) break;

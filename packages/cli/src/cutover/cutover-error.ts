@@ -3,7 +3,7 @@ import type { CutoverCleanup, CutoverStepReport } from './events';
 import type { CutoverStep } from './journal';
 
 /**
- * A cutover failed (ERR_CUTOVER_FAILED) or was interrupted (ERR_ABORTED) after it started changing
+ * A cutover failed (SWITCHYARD_ERR_CUTOVER_FAILED) or was interrupted (SWITCHYARD_ERR_ABORTED) after it started changing
  * things; the message says at which step, why, and what the clean-up restored.
  */
 export class CutoverError extends SwitchyardError {
@@ -27,7 +27,7 @@ export class CutoverError extends SwitchyardError {
   }) {
     const why = (details.cause as Error)?.message ?? String(details.cause);
     super(
-      details.aborted ? 'ERR_ABORTED' : 'ERR_CUTOVER_FAILED',
+      details.aborted ? 'SWITCHYARD_ERR_ABORTED' : 'SWITCHYARD_ERR_CUTOVER_FAILED',
       `cutover of ${details.site} ${details.aborted ? 'interrupted' : 'failed'} at ${details.step}: ${why}; ${details.restoredSummary}`,
       { cause: details.cause },
     );

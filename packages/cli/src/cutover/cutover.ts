@@ -139,7 +139,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
     }
     const asked = performance.now();
     if (options.confirm && !(await options.confirm(preflight.plan))) {
-      throw new SwitchyardError('ERR_ABORTED', 'cutover cancelled; nothing was changed');
+      throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'cutover cancelled; nothing was changed');
     }
     // Time spent reading the plan is not pre-flight time.
     confirmMs = elapsed(asked);
@@ -148,7 +148,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
       const other = await readJournal(store, site);
       throw other
         ? inProgress(other)
-        : new SwitchyardError('ERR_CUTOVER_IN_PROGRESS', `another cutover of ${site} just started and ended; run it again`);
+        : new SwitchyardError('SWITCHYARD_ERR_CUTOVER_IN_PROGRESS', `another cutover of ${site} just started and ended; run it again`);
     }
     preflight.checks.push('Redis writable');
   } catch (error) {
@@ -180,7 +180,7 @@ async function checkAndPlan(
   const from = current.values.get(store.keys.route(site)) ?? null;
   const previousMaintenance = current.values.get(store.keys.maintenance(site)) ?? null;
   if (from !== null && sameTarget(from, to)) {
-    throw new SwitchyardError('ERR_CUTOVER_FAILED', `${site} already routes to ${to}; nothing to cut over`);
+    throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `${site} already routes to ${to}; nothing to cut over`);
   }
   if (!options.skipHealthCheck) {
     const health = await checkHealth(to, { path: options.healthPath, timeoutMs: options.healthTimeoutMs, signal: options.signal });
@@ -220,7 +220,7 @@ async function checkAndPlan(
 /**
  * Continues an interrupted cutover from its journal, re-running the step it was in (steps are
  * idempotent). A cutover with a sync or verify command must be given it again: commands are not
- * stored. Throws ERR_CUTOVER_FAILED when there is nothing to resume.
+ * stored. Throws SWITCHYARD_ERR_CUTOVER_FAILED when there is nothing to resume.
  */
 export async function resumeCutover(options: CutoverStepOptions): Promise<CutoverReport> {
   const site = assertSiteName(options.site ?? DEFAULT_SITE);
@@ -228,12 +228,15 @@ export async function resumeCutover(options: CutoverStepOptions): Promise<Cutove
   const from = CUTOVER_STEPS.indexOf(journal.step);
   if (journal.hasSync && from <= CUTOVER_STEPS.indexOf('sync') && !options.sync && !options.untilReady) {
     throw new SwitchyardError(
-      'ERR_USAGE',
+      'SWITCHYARD_ERR_USAGE',
       `cutover ${journal.id} has not finished its sync step; pass the same --sync or --until-ready again`,
     );
   }
   if (journal.hasVerify && from <= CUTOVER_STEPS.indexOf('verify') && !options.verify) {
-    throw new SwitchyardError('ERR_USAGE', `cutover ${journal.id} has not finished its verify step; pass the same --verify again`);
+    throw new SwitchyardError(
+      'SWITCHYARD_ERR_USAGE',
+      `cutover ${journal.id} has not finished its verify step; pass the same --verify again`,
+    );
   }
   const actor = options.actor ?? defaultActor();
   const emit = emitter(options.onEvent, journal.id, site);
@@ -245,7 +248,7 @@ export async function resumeCutover(options: CutoverStepOptions): Promise<Cutove
 
 /**
  * Undoes an interrupted cutover from its journal: route back to the old target if it was switched,
- * then the maintenance state it had before; the journal is removed. Throws ERR_CUTOVER_FAILED when
+ * then the maintenance state it had before; the journal is removed. Throws SWITCHYARD_ERR_CUTOVER_FAILED when
  * there is nothing to abort or the clean-up could not finish (the journal is then kept).
  */
 export async function abortCutover(options: CutoverBaseOptions): Promise<CutoverAbortReport> {
@@ -260,7 +263,7 @@ export async function abortCutover(options: CutoverBaseOptions): Promise<Cutover
     report: (action, ok, detail) => emit({ type: 'cleanup', action, ok, detail }),
   });
   if (cleanup.journalKept) {
-    throw new SwitchyardError('ERR_CUTOVER_FAILED', `abort of cutover ${journal.id} incomplete: ${cleanup.problems.join('; ')}`);
+    throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `abort of cutover ${journal.id} incomplete: ${cleanup.problems.join('; ')}`);
   }
   return { cutoverId: journal.id, site, cleanup };
 }
@@ -391,7 +394,7 @@ class CutoverRun {
         return `maintenance ${describeMaintenanceValue(journal.previousMaintenance)}; ${applied}`;
       }
       default:
-        throw new SwitchyardError('ERR_CUTOVER_FAILED', `step ${step} cannot be run here`);
+        throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `step ${step} cannot be run here`);
     }
   }
 
@@ -497,10 +500,13 @@ function planOf(journal: CutoverJournal, options: CutoverStepOptions, fronts: nu
 async function unfinished(store: Store, site: string, verb: 'resume' | 'abort'): Promise<CutoverJournal> {
   const journal = await readJournal(store, site);
   if (!journal)
-    throw new SwitchyardError('ERR_CUTOVER_FAILED', `there is no unfinished cutover of ${site} to ${verb}; see switchyard status`);
+    throw new SwitchyardError(
+      'SWITCHYARD_ERR_CUTOVER_FAILED',
+      `there is no unfinished cutover of ${site} to ${verb}; see switchyard status`,
+    );
   if (journal.host === hostname() && journal.pid !== process.pid && isAlive(journal.pid)) {
     throw new SwitchyardError(
-      'ERR_CUTOVER_IN_PROGRESS',
+      'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS',
       `cutover ${journal.id} of ${site} is still running (pid ${journal.pid} on this host); interrupt it with Ctrl-C or kill -INT ${journal.pid} instead`,
     );
   }
@@ -526,7 +532,7 @@ function isAlive(pid: number): boolean {
 
 function inProgress(journal: CutoverJournal): SwitchyardError {
   return new SwitchyardError(
-    'ERR_CUTOVER_IN_PROGRESS',
+    'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS',
     `cutover ${journal.id} of ${journal.site} (to ${journal.to}, at step ${journal.step}, started ${journal.startedAt} by ${journal.by}) is unfinished; finish it with switchyard cutover --resume or undo it with switchyard cutover --abort${journal.site === DEFAULT_SITE ? '' : ` --site ${journal.site}`}`,
   );
 }

@@ -39,7 +39,7 @@ export interface CutoverJournal {
   readonly maintenanceAt?: string;
 }
 
-/** Reads the journal of a site; null when there is none. Throws ERR_CUTOVER_FAILED if it is unreadable. */
+/** Reads the journal of a site; null when there is none. Throws SWITCHYARD_ERR_CUTOVER_FAILED if it is unreadable. */
 export async function readJournal(store: Store, site: string): Promise<CutoverJournal | null> {
   const raw = await store.getCutover(site);
   if (raw === null) return null;
@@ -50,7 +50,7 @@ export async function readJournal(store: Store, site: string): Promise<CutoverJo
     return journal;
   } catch {
     throw new SwitchyardError(
-      'ERR_CUTOVER_FAILED',
+      'SWITCHYARD_ERR_CUTOVER_FAILED',
       `the cutover journal ${store.keys.cutover(site)} is unreadable; check the site with switchyard status, then delete the key`,
     );
   }

@@ -23,17 +23,17 @@ export type CutoverReadiness = string | ((context: CutoverTaskContext) => Promis
 /** How a task's output reaches the progress display. */
 export type TaskOutput = (line: string, stream: 'stdout' | 'stderr' | 'log') => void;
 
-/** Runs a task once; throws ERR_CUTOVER_FAILED naming `what` when it fails. */
+/** Runs a task once; throws SWITCHYARD_ERR_CUTOVER_FAILED naming `what` when it fails. */
 export async function runTask(what: string, task: CutoverTask, context: CutoverTaskContext, output: TaskOutput): Promise<void> {
   if (typeof task === 'function') {
     await task(context);
     return;
   }
   const result = await runShellCommand(task, { signal: context.signal, env: taskEnvironment(context), onLine: output });
-  if (result.exitCode !== 0) throw new SwitchyardError('ERR_CUTOVER_FAILED', `${what} ${describeExit(result)}`);
+  if (result.exitCode !== 0) throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `${what} ${describeExit(result)}`);
 }
 
-/** Polls a readiness check every `intervalMs` until it passes; throws ERR_CUTOVER_FAILED after `timeoutMs`. */
+/** Polls a readiness check every `intervalMs` until it passes; throws SWITCHYARD_ERR_CUTOVER_FAILED after `timeoutMs`. */
 export async function pollUntilReady(
   check: CutoverReadiness,
   context: CutoverTaskContext,
@@ -56,7 +56,10 @@ export async function pollUntilReady(
     }
   } catch (error) {
     if (context.signal.aborted || !deadline.aborted) throw error;
-    throw new SwitchyardError('ERR_CUTOVER_FAILED', `the readiness check did not pass within ${timeoutMs} ms (${attempts} attempts)`);
+    throw new SwitchyardError(
+      'SWITCHYARD_ERR_CUTOVER_FAILED',
+      `the readiness check did not pass within ${timeoutMs} ms (${attempts} attempts)`,
+    );
   }
 }
 
