@@ -1,4 +1,5 @@
-import { type FrontEndReport, readState, type Store, SwitchyardError } from '@switchyard/core';
+import { type FrontEndReport, readState, type Store } from '@switchyard/core';
+import { type CliError, cliError } from './errors';
 import { sleep } from './sleep';
 
 /** Options shared by the waits on front ends. */
@@ -26,7 +27,7 @@ export function waitForConvergence(store: Store, version: number, options: Front
   return waitForFronts(store, options, {
     ready: (front) => front.version >= version,
     fail: (laggards, timeoutMs) =>
-      new SwitchyardError(
+      cliError(
         'SWITCHYARD_ERR_CONVERGENCE_TIMEOUT',
         `${laggards.length} front end(s) did not apply version ${version} within ${timeoutMs} ms: ${laggards
           .map((front) => `${describeFront(front)} at version ${front.version}${front.connected ? '' : ' (cut off from Redis)'}`)
@@ -48,7 +49,7 @@ export async function waitForSameState(store: Store, options: FrontWaitOptions =
     },
     ready: (front) => front.digest === digest,
     fail: (laggards, timeoutMs) =>
-      new SwitchyardError(
+      cliError(
         'SWITCHYARD_ERR_CONVERGENCE_TIMEOUT',
         `${laggards.length} front end(s) do not apply the state in Redis after ${timeoutMs} ms: ${laggards
           .map((front) => `${describeFront(front)} (version ${front.version}${front.connected ? '' : ', cut off from Redis'})`)
@@ -66,7 +67,7 @@ export function waitForDrain(store: Store, minVersion: number, options: FrontWai
   return waitForFronts(store, options, {
     ready: (front) => front.version >= minVersion && front.inFlightWrites === 0,
     fail: (busy, timeoutMs) =>
-      new SwitchyardError(
+      cliError(
         'SWITCHYARD_ERR_DRAIN_TIMEOUT',
         `writes still in flight after ${timeoutMs} ms: ${busy
           .map((front) => `${describeFront(front)} ${front.inFlightWrites} write(s)`)
@@ -83,7 +84,7 @@ export function describeFront(front: FrontEndReport): string {
 interface FrontCondition {
   refresh?: () => Promise<void>;
   ready: (front: FrontEndReport) => boolean;
-  fail: (laggards: FrontEndReport[], timeoutMs: number) => SwitchyardError;
+  fail: (laggards: FrontEndReport[], timeoutMs: number) => CliError;
 }
 
 async function waitForFronts(store: Store, options: FrontWaitOptions, condition: FrontCondition): Promise<FrontWaitResult> {

@@ -1,4 +1,4 @@
-import { SwitchyardError } from '@switchyard/core';
+import { cliError } from './errors';
 
 /** Options of checkHealth. */
 export interface HealthCheckOptions {
@@ -39,10 +39,10 @@ export async function checkHealth(target: string, options: HealthCheckOptions = 
       failure.name === 'TimeoutError'
         ? `no answer within ${timeoutMs} ms`
         : (failure.cause?.code ?? failure.cause?.message ?? failure.message);
-    throw new SwitchyardError('SWITCHYARD_ERR_HEALTH_CHECK_FAILED', `health check GET ${url} failed: ${why}`, { cause: error });
+    throw cliError('SWITCHYARD_ERR_HEALTH_CHECK_FAILED', `health check GET ${url} failed: ${why}`, { cause: error });
   }
   if (status < 200 || status >= 400) {
-    throw new SwitchyardError('SWITCHYARD_ERR_HEALTH_CHECK_FAILED', `health check GET ${url} answered ${status}; expected 2xx or 3xx`);
+    throw cliError('SWITCHYARD_ERR_HEALTH_CHECK_FAILED', `health check GET ${url} answered ${status}; expected 2xx or 3xx`);
   }
   return { url, status, elapsedMs: Math.round(performance.now() - started) };
 }

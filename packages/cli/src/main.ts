@@ -1,4 +1,4 @@
-import { isSwitchyardError, type SwitchyardErrorCode } from '@switchyard/core';
+import { isSwitchyardError } from '@switchyard/core';
 import { type CommandSpec, commandHelp, GLOBAL_OPTIONS, locateCommand, parseCommandArgs } from './command';
 import { cutoverCommand } from './commands/cutover';
 import { frontsCommand } from './commands/fronts';
@@ -10,6 +10,7 @@ import { serveCommand } from './commands/serve';
 import { statusCommand } from './commands/status';
 import { watchCommand } from './commands/watch';
 import { type CliIO, CommandContext, DEFAULT_REDIS_URL } from './context';
+import type { CliErrorCode } from './errors';
 import { usageError } from './option-values';
 
 /** Every command, in the order --help lists them. */
@@ -33,7 +34,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Codes that mean the command line itself is wrong: exit 2. */
-const USAGE_CODES: ReadonlySet<SwitchyardErrorCode> = new Set([
+const USAGE_CODES: ReadonlySet<CliErrorCode> = new Set([
   'SWITCHYARD_ERR_USAGE',
   'SWITCHYARD_ERR_INVALID_ROUTE',
   'SWITCHYARD_ERR_INVALID_SITE',

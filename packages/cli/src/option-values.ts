@@ -1,10 +1,10 @@
-import { SwitchyardError } from '@switchyard/core';
+import { type CliError, cliError } from './errors';
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A command-line mistake: exit code 2. */
-export function usageError(message: string): SwitchyardError {
-  return new SwitchyardError('SWITCHYARD_ERR_USAGE', message);
+export function usageError(message: string): CliError {
+  return cliError('SWITCHYARD_ERR_USAGE', message);
 }
 
 /**

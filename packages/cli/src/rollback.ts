@@ -1,4 +1,6 @@
-import { ConflictError, defaultActor, type HistoryEntry, type StateKind, type Store, SwitchyardError, writeRaw } from '@switchyard/core';
+import { ConflictError, defaultActor, type HistoryEntry, type StateKind, type Store, SwitchyardError } from '@switchyard/core';
+import { writeRaw } from '@switchyard/core/internal';
+import { cliError } from './errors';
 import { readHistory } from './site-history';
 
 /** One value a rollback restores. */
@@ -32,10 +34,7 @@ export async function planRollback(store: Store, site: string): Promise<Rollback
   const entries = await readHistory(store, { site, limit: HISTORY_DEPTH });
   const latest = entries[0];
   if (!latest) {
-    throw new SwitchyardError(
-      'SWITCHYARD_ERR_NO_SITE',
-      `no recorded change of site ${JSON.stringify(site)} to roll back; see switchyard history`,
-    );
+    throw cliError('SWITCHYARD_ERR_NO_SITE', `no recorded change of site ${JSON.stringify(site)} to roll back; see switchyard history`);
   }
   const undoing = latest.cutoverId ? entries.filter((entry) => entry.cutoverId === latest.cutoverId) : [latest];
   const current = await store.readKeys([store.keys.route(site), store.keys.maintenance(site)]);

@@ -1,4 +1,7 @@
-/** Machine-readable codes carried by every error Switchyard throws. */
+/**
+ * Machine-readable codes of the errors the libraries throw. Prefixed so they never collide with
+ * Node's own `ERR_*` codes. The CLI adds its own (`CliErrorCode` in `@switchyard/cli`).
+ */
 export type SwitchyardErrorCode =
   | 'SWITCHYARD_ERR_INVALID_ROUTE'
   | 'SWITCHYARD_ERR_INVALID_MAINTENANCE'
@@ -8,22 +11,18 @@ export type SwitchyardErrorCode =
   | 'SWITCHYARD_ERR_CONFLICT'
   | 'SWITCHYARD_ERR_STORE_UNAVAILABLE'
   | 'SWITCHYARD_ERR_STORE_CLOSED'
-  | 'SWITCHYARD_ERR_USAGE'
-  | 'SWITCHYARD_ERR_NO_SITE'
-  | 'SWITCHYARD_ERR_HEALTH_CHECK_FAILED'
-  | 'SWITCHYARD_ERR_CONVERGENCE_TIMEOUT'
-  | 'SWITCHYARD_ERR_DRAIN_TIMEOUT'
-  | 'SWITCHYARD_ERR_CUTOVER_FAILED'
-  | 'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS'
   | 'SWITCHYARD_ERR_ABORTED'
   | 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT';
 
-/** Base class of every error Switchyard throws; `code` is stable, `message` says what to do. */
-export class SwitchyardError extends Error {
+/**
+ * Base class of every error Switchyard throws; `code` is stable, `message` says what to do. `Code`
+ * lets a package with codes of its own (the CLI) reuse the class with its own code union.
+ */
+export class SwitchyardError<Code extends string = SwitchyardErrorCode> extends Error {
   /** Stable identifier of the failure, for programs to branch on. */
-  readonly code: SwitchyardErrorCode;
+  readonly code: Code;
 
-  constructor(code: SwitchyardErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SwitchyardError';
     this.code = code;
@@ -46,6 +45,6 @@ export class ConflictError extends SwitchyardError {
 }
 
 /** True when `error` is a SwitchyardError, optionally with the given code. */
-export function isSwitchyardError(error: unknown, code?: SwitchyardErrorCode): error is SwitchyardError {
+export function isSwitchyardError<Code extends string = SwitchyardErrorCode>(error: unknown, code?: Code): error is SwitchyardError<Code> {
   return error instanceof SwitchyardError && (code === undefined || error.code === code);
 }

@@ -2,7 +2,7 @@ export { ConflictError, isSwitchyardError, SwitchyardError, type SwitchyardError
 export { createFrontEnd, FrontEnd, type FrontEndOptions } from './front-end';
 export { type Closable, type GracefulShutdownOptions, shutDownGracefully } from './graceful-shutdown';
 export { isSafeMethod } from './http-methods';
-export { type IpRange, ipMatcher, parseIpRange } from './ip-range';
+export type { IpRange } from './ip-range';
 export { assertSiteName, DEFAULT_PREFIX, DEFAULT_SITE, isSiteName, type KeyLayout, keyLayout, type StateKind } from './keys';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './logger';
 export {
@@ -12,7 +12,6 @@ export {
   stringifyMaintenance,
   validateMaintenance,
 } from './maintenance-state';
-export { prefersJson } from './negotiation';
 export {
   defaultActor,
   deleteRoute,
@@ -23,12 +22,13 @@ export {
   setMaintenance,
   setRoute,
   type WriteOptions,
-  writeRaw,
 } from './operations';
-export { RequestStats } from './request-stats';
+export type { MaintenanceOutcome, RequestInfo, UpstreamFailureKind } from './request-info';
+export { noteRequest, requestInfo } from './request-info';
+export type { RequestStats } from './request-stats';
 export { parseRoute, type Route } from './route';
-export { createSiteSelector, type SiteSelectionOptions } from './site-selection';
-export { parseStateValue, type SiteState, stateDigest } from './site-state';
+export type { SiteSelectionOptions } from './site-selection';
+export type { SiteState } from './site-state';
 export {
   createStore,
   type FrontEndReport,
@@ -42,5 +42,4 @@ export {
   type StoreWatchEvents,
   type WriteResult,
 } from './store';
-export { refuseUpgrade } from './upgrade-refusal';
 export { Watcher, type WatcherEventMap, type WatcherOptions } from './watcher';

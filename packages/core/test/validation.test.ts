@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assertSiteName, ipMatcher, keyLayout, parseMaintenance, parseRoute, SwitchyardError } from '../src/index';
+import { assertSiteName, keyLayout, parseMaintenance, parseRoute, SwitchyardError } from '../src/index';
+import { ipMatcher } from '../src/internal';
 
 describe('parseRoute', () => {
   test('accepts plain http and https URLs and normalises them', () => {

@@ -1,4 +1,5 @@
-import { ipMatcher, type MaintenanceState } from '@switchyard/core';
+import type { MaintenanceState } from '@switchyard/core';
+import { ipMatcher } from '@switchyard/core/internal';
 
 /** The pass-through rules of one maintenance state, compiled once. */
 export interface AllowList {

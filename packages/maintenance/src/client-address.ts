@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { ipMatcher, SwitchyardError } from '@switchyard/core';
+import { SwitchyardError } from '@switchyard/core';
+import { ipMatcher } from '@switchyard/core/internal';
 import type { TrustProxy } from './options';
 
 /** The client's address and protocol as far as the `trustProxy` option lets us believe forwarded headers. */

@@ -2,18 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   createLogger,
-  createSiteSelector,
   DEFAULT_SITE,
   isSafeMethod,
   type Logger,
   type MaintenanceState,
-  prefersJson,
-  RequestStats,
-  refuseUpgrade,
   SwitchyardError,
   validateMaintenance,
   type Watcher,
 } from '@switchyard/core';
+import { createSiteSelector, prefersJson, RequestStats, refuseUpgrade } from '@switchyard/core/internal';
 import { allowListOf, requestPath } from './allow-list';
 import { BypassCookies, secretMatches } from './bypass-cookie';
 import { type ClientAddress, createClientAddress } from './client-address';

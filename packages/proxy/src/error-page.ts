@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { prefersJson } from '@switchyard/core';
+import { prefersJson } from '@switchyard/core/internal';
 
 /**
  * Why a request could not be proxied. Every one is a 502 except a silent upstream (504): the proxy

@@ -1,7 +1,8 @@
 import type { Agent, ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSiteSelector, isSwitchyardError, type Logger, refuseUpgrade, SwitchyardError } from '@switchyard/core';
+import { isSwitchyardError, type Logger, SwitchyardError } from '@switchyard/core';
+import { createSiteSelector, refuseUpgrade } from '@switchyard/core/internal';
 import HttpProxy from 'http-proxy';
 import { failureStatus, type ProxyFailure } from './error-page';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createFrontEnd, createLogger, type FrontEnd, refuseUpgrade, setRoute } from '@switchyard/core';
+import { createFrontEnd, createLogger, type FrontEnd, setRoute } from '@switchyard/core';
+import { refuseUpgrade } from '@switchyard/core/internal';
 import { waitFor } from '../../../test/support/wait';
 import type { UpgradeGuard } from '../src/index';
 import { type Front, type FrontKind, startFront } from './helpers/front';

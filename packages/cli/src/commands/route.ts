@@ -1,6 +1,7 @@
-import { isSwitchyardError, parseRoute, readState, readValue, SwitchyardError, setRoute } from '@switchyard/core';
+import { isSwitchyardError, parseRoute, readState, readValue, setRoute } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import { describeMaintenance } from '../describe';
+import { cliError } from '../errors';
 import { checkHealth, type HealthCheckResult } from '../health-check';
 import { parseDuration } from '../option-values';
 import { formatDuration, formatTable } from '../style';
@@ -39,7 +40,7 @@ export const routeSetCommand: CommandSpec = {
         health = await checkHealth(target, { path: args.string('health-path'), timeoutMs: healthTimeoutMs, signal: context.signal });
       } catch (error) {
         if (!isSwitchyardError(error, 'SWITCHYARD_ERR_HEALTH_CHECK_FAILED')) throw error;
-        throw new SwitchyardError(
+        throw cliError(
           'SWITCHYARD_ERR_HEALTH_CHECK_FAILED',
           `${error.message}; route not changed (fix the new server, or pass --force to skip the check)`,
         );
@@ -81,7 +82,7 @@ export const routeGetCommand: CommandSpec = {
   async run(context) {
     const route = await readValue(context.store, 'route', context.site);
     if (route === null) {
-      throw new SwitchyardError(
+      throw cliError(
         'SWITCHYARD_ERR_NO_SITE',
         `site ${JSON.stringify(context.site)} has no route; set one with switchyard route set <url> --site ${context.site}`,
       );

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '@switchyard/core';
+import type { CliErrorCode } from '../errors';
 import type { CutoverCleanup, CutoverStepReport } from './events';
 import type { CutoverStep } from './journal';
 
@@ -6,7 +7,7 @@ import type { CutoverStep } from './journal';
  * A cutover failed (SWITCHYARD_ERR_CUTOVER_FAILED) or was interrupted (SWITCHYARD_ERR_ABORTED) after it started changing
  * things; the message says at which step, why, and what the clean-up restored.
  */
-export class CutoverError extends SwitchyardError {
+export class CutoverError extends SwitchyardError<CliErrorCode> {
   readonly cutoverId: string;
   readonly step: CutoverStep;
   readonly cleanup: CutoverCleanup;

@@ -12,10 +12,11 @@ import {
   type Store,
   SwitchyardError,
   stringifyMaintenance,
-  writeRaw,
 } from '@switchyard/core';
+import { writeRaw } from '@switchyard/core/internal';
 import { waitForConvergence, waitForDrain, waitForSameState } from '../convergence';
 import { describeMaintenanceValue } from '../describe';
+import { type CliError, cliError } from '../errors';
 import { checkHealth } from '../health-check';
 import { formatDuration } from '../style';
 import { CutoverError } from './cutover-error';
@@ -148,7 +149,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverReport> {
       const other = await readJournal(store, site);
       throw other
         ? inProgress(other)
-        : new SwitchyardError('SWITCHYARD_ERR_CUTOVER_IN_PROGRESS', `another cutover of ${site} just started and ended; run it again`);
+        : cliError('SWITCHYARD_ERR_CUTOVER_IN_PROGRESS', `another cutover of ${site} just started and ended; run it again`);
     }
     preflight.checks.push('Redis writable');
   } catch (error) {
@@ -180,7 +181,7 @@ async function checkAndPlan(
   const from = current.values.get(store.keys.route(site)) ?? null;
   const previousMaintenance = current.values.get(store.keys.maintenance(site)) ?? null;
   if (from !== null && sameTarget(from, to)) {
-    throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `${site} already routes to ${to}; nothing to cut over`);
+    throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `${site} already routes to ${to}; nothing to cut over`);
   }
   if (!options.skipHealthCheck) {
     const health = await checkHealth(to, { path: options.healthPath, timeoutMs: options.healthTimeoutMs, signal: options.signal });
@@ -227,16 +228,13 @@ export async function resumeCutover(options: CutoverStepOptions): Promise<Cutove
   const journal = await unfinished(options.store, site, 'resume');
   const from = CUTOVER_STEPS.indexOf(journal.step);
   if (journal.hasSync && from <= CUTOVER_STEPS.indexOf('sync') && !options.sync && !options.untilReady) {
-    throw new SwitchyardError(
+    throw cliError(
       'SWITCHYARD_ERR_USAGE',
       `cutover ${journal.id} has not finished its sync step; pass the same --sync or --until-ready again`,
     );
   }
   if (journal.hasVerify && from <= CUTOVER_STEPS.indexOf('verify') && !options.verify) {
-    throw new SwitchyardError(
-      'SWITCHYARD_ERR_USAGE',
-      `cutover ${journal.id} has not finished its verify step; pass the same --verify again`,
-    );
+    throw cliError('SWITCHYARD_ERR_USAGE', `cutover ${journal.id} has not finished its verify step; pass the same --verify again`);
   }
   const actor = options.actor ?? defaultActor();
   const emit = emitter(options.onEvent, journal.id, site);
@@ -263,7 +261,7 @@ export async function abortCutover(options: CutoverBaseOptions): Promise<Cutover
     report: (action, ok, detail) => emit({ type: 'cleanup', action, ok, detail }),
   });
   if (cleanup.journalKept) {
-    throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `abort of cutover ${journal.id} incomplete: ${cleanup.problems.join('; ')}`);
+    throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `abort of cutover ${journal.id} incomplete: ${cleanup.problems.join('; ')}`);
   }
   return { cutoverId: journal.id, site, cleanup };
 }
@@ -394,7 +392,7 @@ class CutoverRun {
         return `maintenance ${describeMaintenanceValue(journal.previousMaintenance)}; ${applied}`;
       }
       default:
-        throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `step ${step} cannot be run here`);
+        throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `step ${step} cannot be run here`);
     }
   }
 
@@ -500,12 +498,9 @@ function planOf(journal: CutoverJournal, options: CutoverStepOptions, fronts: nu
 async function unfinished(store: Store, site: string, verb: 'resume' | 'abort'): Promise<CutoverJournal> {
   const journal = await readJournal(store, site);
   if (!journal)
-    throw new SwitchyardError(
-      'SWITCHYARD_ERR_CUTOVER_FAILED',
-      `there is no unfinished cutover of ${site} to ${verb}; see switchyard status`,
-    );
+    throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `there is no unfinished cutover of ${site} to ${verb}; see switchyard status`);
   if (journal.host === hostname() && journal.pid !== process.pid && isAlive(journal.pid)) {
-    throw new SwitchyardError(
+    throw cliError(
       'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS',
       `cutover ${journal.id} of ${site} is still running (pid ${journal.pid} on this host); interrupt it with Ctrl-C or kill -INT ${journal.pid} instead`,
     );
@@ -530,8 +525,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function inProgress(journal: CutoverJournal): SwitchyardError {
-  return new SwitchyardError(
+function inProgress(journal: CutoverJournal): CliError {
+  return cliError(
     'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS',
     `cutover ${journal.id} of ${journal.site} (to ${journal.to}, at step ${journal.step}, started ${journal.startedAt} by ${journal.by}) is unfinished; finish it with switchyard cutover --resume or undo it with switchyard cutover --abort${journal.site === DEFAULT_SITE ? '' : ` --site ${journal.site}`}`,
   );

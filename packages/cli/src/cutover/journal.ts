@@ -1,5 +1,5 @@
 import type { Store } from '@switchyard/core';
-import { SwitchyardError } from '@switchyard/core';
+import { cliError } from '../errors';
 
 /** The steps of a cutover, in order. */
 export const CUTOVER_STEPS = ['preflight', 'maintenance', 'drain', 'sync', 'switch', 'verify', 'restore'] as const;
@@ -49,7 +49,7 @@ export async function readJournal(store: Store, site: string): Promise<CutoverJo
       throw new Error('fields missing');
     return journal;
   } catch {
-    throw new SwitchyardError(
+    throw cliError(
       'SWITCHYARD_ERR_CUTOVER_FAILED',
       `the cutover journal ${store.keys.cutover(site)} is unreadable; check the site with switchyard status, then delete the key`,
     );

@@ -1,4 +1,4 @@
-import { SwitchyardError } from '@switchyard/core';
+import { cliError } from '../errors';
 import { describeExit, runShellCommand } from '../shell-command';
 import { sleep } from '../sleep';
 
@@ -30,7 +30,7 @@ export async function runTask(what: string, task: CutoverTask, context: CutoverT
     return;
   }
   const result = await runShellCommand(task, { signal: context.signal, env: taskEnvironment(context), onLine: output });
-  if (result.exitCode !== 0) throw new SwitchyardError('SWITCHYARD_ERR_CUTOVER_FAILED', `${what} ${describeExit(result)}`);
+  if (result.exitCode !== 0) throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `${what} ${describeExit(result)}`);
 }
 
 /** Polls a readiness check every `intervalMs` until it passes; throws SWITCHYARD_ERR_CUTOVER_FAILED after `timeoutMs`. */
@@ -56,10 +56,7 @@ export async function pollUntilReady(
     }
   } catch (error) {
     if (context.signal.aborted || !deadline.aborted) throw error;
-    throw new SwitchyardError(
-      'SWITCHYARD_ERR_CUTOVER_FAILED',
-      `the readiness check did not pass within ${timeoutMs} ms (${attempts} attempts)`,
-    );
+    throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `the readiness check did not pass within ${timeoutMs} ms (${attempts} attempts)`);
   }
 }
 

@@ -1,4 +1,5 @@
-import { readValue, type Store, writeRaw } from '@switchyard/core';
+import { readValue, type Store } from '@switchyard/core';
+import { writeRaw } from '@switchyard/core/internal';
 import { waitForConvergence } from '../convergence';
 import { describeMaintenanceValue } from '../describe';
 import type { CutoverCleanup } from './events';

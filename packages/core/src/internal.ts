@@ -1,0 +1,11 @@
+/**
+ * Helpers Switchyard's own packages (proxy, maintenance, CLI) share. Not part of the public API:
+ * names and signatures here may change in any release. Import from `@switchyard/core/internal`.
+ */
+export { ipMatcher, parseIpRange } from './ip-range';
+export { prefersJson } from './negotiation';
+export { writeRaw } from './operations';
+export { RequestStats } from './request-stats';
+export { createSiteSelector } from './site-selection';
+export { parseStateValue, stateDigest } from './site-state';
+export { refuseUpgrade } from './upgrade-refusal';
