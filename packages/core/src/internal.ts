@@ -5,6 +5,7 @@
 export { ipMatcher, parseIpRange } from './ip-range';
 export { prefersJson } from './negotiation';
 export { writeRaw } from './operations';
+export { type CanonicalRequest, type CanonicalTarget, canonicalizeRequest, canonicalizeTarget } from './request-path';
 export { RequestStats } from './request-stats';
 export { createSiteSelector } from './site-selection';
 export { parseStateValue, stateDigest } from './site-state';
