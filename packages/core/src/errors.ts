@@ -12,7 +12,8 @@ export type SwitchyardErrorCode =
   | 'SWITCHYARD_ERR_STORE_UNAVAILABLE'
   | 'SWITCHYARD_ERR_STORE_CLOSED'
   | 'SWITCHYARD_ERR_ABORTED'
-  | 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT';
+  | 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT'
+  | 'SWITCHYARD_ERR_NO_ROUTE';
 
 /**
  * Base class of every error Switchyard throws; `code` is stable, `message` says what to do. `Code`
