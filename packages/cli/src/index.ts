@@ -7,25 +7,21 @@ export {
   waitForDrain,
   waitForSameState,
 } from './convergence';
-export {
-  abortCutover,
-  type CutoverAbortReport,
-  type CutoverBaseOptions,
-  type CutoverOptions,
-  type CutoverStepOptions,
-  cutover,
-  resumeCutover,
-} from './cutover/cutover';
+export { abortCutover, cutover, resumeCutover } from './cutover/cutover';
 export { CutoverError } from './cutover/cutover-error';
 export type {
   CutoverCleanup,
+  CutoverCleanupAction,
   CutoverEvent,
   CutoverEventError,
   CutoverPlan,
+  CutoverPlanLine,
   CutoverReport,
   CutoverStepReport,
 } from './cutover/events';
-export { CUTOVER_STEPS, type CutoverJournal, type CutoverStep, readJournal } from './cutover/journal';
+export { type CutoverJournal, type CutoverJournalEntry, readJournal } from './cutover/journal';
+export type { CutoverAbortReport, CutoverBaseOptions, CutoverOptions, CutoverStepOptions } from './cutover/options';
+export { CUTOVER_STEPS, type CutoverStep } from './cutover/steps';
 export type { CutoverReadiness, CutoverTask, CutoverTaskContext } from './cutover/tasks';
 export { checkHealth, type HealthCheckOptions, type HealthCheckResult } from './health-check';
 export { COMMANDS, EXIT, main } from './main';

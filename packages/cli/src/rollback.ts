@@ -19,6 +19,8 @@ export interface RollbackPlan {
   readonly undoing: readonly HistoryEntry[];
   /** The values to restore, route first; empty when the undone change left the site as it was. */
   readonly changes: readonly RollbackChange[];
+  /** The state version when the plan was made. */
+  readonly version: number;
 }
 
 /** How deep into a site's history a rollback looks for the steps of its last cutover. */
@@ -53,7 +55,7 @@ export async function planRollback(store: Store, site: string): Promise<Rollback
     }
     if (oldest.old !== now) changes.push({ kind, from: now, to: oldest.old });
   }
-  return { site, undoing, changes };
+  return { site, undoing, changes, version: current.version };
 }
 
 /** Options of applyRollback. */
@@ -69,22 +71,59 @@ export interface ApplyRollbackOptions {
  * Resolves to the state version after the last write.
  */
 export async function applyRollback(store: Store, plan: RollbackPlan, options: ApplyRollbackOptions = {}): Promise<number> {
-  let version = (await store.readKeys([])).version;
+  let version = plan.version;
   for (const change of plan.changes) {
-    try {
-      const result = await writeRaw(store, change.kind, plan.site, change.to, {
-        expect: change.from,
+    const outcome = await putBack(
+      store,
+      plan.site,
+      change.kind,
+      { value: change.to, expected: change.from },
+      {
         actor: options.actor ?? defaultActor(),
         action: 'rollback',
-      });
-      version = result.version;
-      await options.afterWrite?.(version);
-    } catch (error) {
-      if (error instanceof ConflictError) {
-        throw new SwitchyardError('SWITCHYARD_ERR_CONFLICT', `rollback stopped: ${error.message}`, { cause: error });
-      }
-      throw error;
+      },
+    );
+    if (outcome.result === 'changed') {
+      throw new SwitchyardError(
+        'SWITCHYARD_ERR_CONFLICT',
+        `rollback stopped: ${store.keys.state(change.kind, plan.site)} was changed by someone else (now ${outcome.current === null ? 'absent' : JSON.stringify(outcome.current)})`,
+      );
     }
+    version = outcome.version;
+    if (outcome.result === 'written') await options.afterWrite?.(version);
   }
   return version;
+}
+
+/** What putBack did: wrote the value, found it already there, or found something else (left alone). */
+export type PutBackOutcome =
+  | { readonly result: 'written'; readonly version: number }
+  | { readonly result: 'already'; readonly version: number }
+  | { readonly result: 'changed'; readonly version: number; readonly current: string | null };
+
+/**
+ * Puts one value back, the one undo both `rollback` and a failed or aborted cutover use: writes
+ * `value` only while the key still holds `expected` (compare-and-set, recorded in the history with
+ * `action`); leaves a value someone else wrote alone (`changed`) rather than guess.
+ */
+export async function putBack(
+  store: Store,
+  site: string,
+  kind: StateKind,
+  change: { readonly value: string | null; readonly expected: string | null },
+  write: { readonly actor: string; readonly action: string; readonly cutoverId?: string },
+): Promise<PutBackOutcome> {
+  const key = store.keys.state(kind, site);
+  const read = await store.readKeys([key]);
+  const current = read.values.get(key) ?? null;
+  if (current === change.value) return { result: 'already', version: read.version };
+  if (current !== change.expected) return { result: 'changed', version: read.version, current };
+  try {
+    const result = await writeRaw(store, kind, site, change.value, { ...write, expect: change.expected });
+    return { result: 'written', version: result.version };
+  } catch (error) {
+    // Changed between the read and the write.
+    if (error instanceof ConflictError) return { result: 'changed', version: read.version, current: error.current };
+    throw error;
+  }
 }

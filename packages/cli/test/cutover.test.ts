@@ -150,8 +150,7 @@ describe('switchyard cutover against real Redis and two front ends', () => {
       by: 'someone@elsewhere',
       host: 'elsewhere',
       pid: 1,
-      hasSync: true,
-      hasVerify: false,
+      steps: { sync: { task: true } },
     };
     await writeJournal(bed.store, 'default', journal);
     const busy = await runMain(['cutover', '--to', bed.newApp.url], { redis: bed.redis.url });

@@ -2,6 +2,12 @@
  * Helpers Switchyard's own packages (proxy, maintenance, CLI) share. Not part of the public API:
  * names and signatures here may change in any release. Import from `@switchyard/core/internal`.
  */
+export {
+  type CutoverJournal,
+  type CutoverJournalEntry,
+  parseCutoverJournal,
+  serializeCutoverJournal,
+} from './cutover-journal';
 export { ipMatcher, parseIpRange } from './ip-range';
 export { prefersJson } from './negotiation';
 export { writeRaw } from './operations';

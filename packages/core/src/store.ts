@@ -107,7 +107,7 @@ export interface Store {
   removeFront(id: string): Promise<void>;
   /** Every front end whose heartbeat has not expired. */
   listFronts(): Promise<FrontEndReport[]>;
-  /** The raw cutover journal of a site, or null. */
+  /** The raw cutover journal of a site, or null; its format is `cutover-journal.ts` (parse/serialize). */
   getCutover(site: string): Promise<string | null>;
   /** Stores (or, with null, removes) the cutover journal of a site. */
   putCutover(site: string, value: string | null): Promise<void>;

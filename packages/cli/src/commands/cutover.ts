@@ -1,7 +1,8 @@
 import { SwitchyardError } from '@switchyard/core';
 import type { CommandSpec, ParsedArgs } from '../command';
 import type { CommandContext } from '../context';
-import { abortCutover, type CutoverStepOptions, cutover, resumeCutover } from '../cutover/cutover';
+import { abortCutover, cutover, resumeCutover } from '../cutover/cutover';
+import type { CutoverStepOptions } from '../cutover/options';
 import { CutoverProgress } from '../cutover/progress';
 import { MAINTENANCE_OPTIONS, maintenanceFieldsFromArgs } from '../maintenance-options';
 import { parseDuration, usageError } from '../option-values';

@@ -1,7 +1,7 @@
 import { SwitchyardError } from '@switchyard/core';
 import type { CliErrorCode } from '../errors';
 import type { CutoverCleanup, CutoverStepReport } from './events';
-import type { CutoverStep } from './journal';
+import type { CutoverStep } from './steps';
 
 /**
  * A cutover failed (SWITCHYARD_ERR_CUTOVER_FAILED) or was interrupted (SWITCHYARD_ERR_ABORTED) after it started changing

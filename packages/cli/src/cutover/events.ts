@@ -1,5 +1,5 @@
 import type { MaintenanceState, SwitchyardErrorCode } from '@switchyard/core';
-import type { CutoverStep } from './journal';
+import type { CutoverStep } from './steps';
 
 /** What a cutover is about to do, announced before anything changes. */
 export interface CutoverPlan {
@@ -12,6 +12,8 @@ export interface CutoverPlan {
   readonly previousMaintenance: string | null;
   /** The steps that will run, in order. */
   readonly steps: readonly CutoverStep[];
+  /** The steps' own rows of the plan (sync command, verification, …), in step order. */
+  readonly lines: readonly CutoverPlanLine[];
   /** How the data is brought over: the sync command, `function`, or null. */
   readonly sync: string | null;
   /** The readiness check polled after the sync: a command, `function`, or null. */
@@ -22,6 +24,14 @@ export interface CutoverPlan {
   readonly fronts: number;
   /** True when this continues an interrupted cutover. */
   readonly resumed: boolean;
+}
+
+/** One row of the plan, given by a step: `sync  ./copy-db.sh`. */
+export interface CutoverPlanLine {
+  readonly step: CutoverStep;
+  readonly label: string;
+  /** Null prints as `none`. */
+  readonly value: string | null;
 }
 
 /** A finished step. */
@@ -59,6 +69,9 @@ export interface CutoverCleanup {
   readonly summary: string;
 }
 
+/** What a clean-up event is about: a state kind put back, the journal, or another step's own undo (its name). */
+export type CutoverCleanupAction = 'route' | 'maintenance' | 'journal' | (string & {});
+
 /** An error as it appears in events. */
 export interface CutoverEventError {
   readonly code: SwitchyardErrorCode | 'ERR_UNEXPECTED';
@@ -80,7 +93,7 @@ export type CutoverEvent = EventBase &
     | ({ readonly type: 'step-done' } & CutoverStepReport)
     | { readonly type: 'step-failed'; readonly step: CutoverStep; readonly ms: number; readonly error: CutoverEventError }
     | { readonly type: 'output'; readonly step: CutoverStep; readonly stream: 'stdout' | 'stderr' | 'log'; readonly line: string }
-    | { readonly type: 'cleanup'; readonly action: 'route' | 'maintenance' | 'journal'; readonly ok: boolean; readonly detail: string }
+    | { readonly type: 'cleanup'; readonly action: CutoverCleanupAction; readonly ok: boolean; readonly detail: string }
     | { readonly type: 'done'; readonly report: CutoverReport }
     | {
         readonly type: 'failed';

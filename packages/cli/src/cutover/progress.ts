@@ -100,9 +100,7 @@ function planLines(cutoverId: string, plan: CutoverPlan, context: CommandContext
     ['  from', plan.from ?? '(no route)'],
     ['  to', style.cyan(plan.to)],
     ['  maintenance', `${describeMaintenance(plan.maintenance)} (before: ${describeMaintenanceValue(plan.previousMaintenance)})`],
-    ...(plan.sync ? [['  sync', plan.sync]] : []),
-    ...(plan.untilReady ? [['  until ready', plan.untilReady]] : []),
-    ['  verify', plan.verify ?? 'none'],
+    ...plan.lines.map((line) => [`  ${line.label}`, line.value ?? 'none']),
     ['  front ends', plan.fronts === 0 ? style.yellow('none live') : `${plan.fronts} live`],
     ['  steps', plan.steps.join(' → ')],
   ];

@@ -1,9 +1,10 @@
-import { readValue, type Store } from '@switchyard/core';
-import { writeRaw } from '@switchyard/core/internal';
+import type { Store } from '@switchyard/core';
+import type { CutoverJournal } from '@switchyard/core/internal';
 import { waitForConvergence } from '../convergence';
-import { describeMaintenanceValue } from '../describe';
-import type { CutoverCleanup } from './events';
-import { type CutoverJournal, writeJournal } from './journal';
+import { putBack } from '../rollback';
+import type { CutoverCleanup, CutoverCleanupAction } from './events';
+import { writeJournal } from './journal';
+import { CUTOVER_STEP_DEFINITIONS, type CutoverUndoOutcome } from './steps';
 
 /** Options of undoCutover. */
 export interface UndoOptions {
@@ -11,82 +12,70 @@ export interface UndoOptions {
   /** History action of the writes, e.g. `cutover rollback` or `cutover abort`. */
   readonly action: string;
   readonly convergenceTimeoutMs: number;
-  /** Put the route back to the old target if it points at the new one (false once the new target is verified). */
-  readonly restoreRoute: boolean;
+  /** The step that failed, or was running when the process died. */
+  readonly failedStep: string;
+  /** `cutover --abort`: undo everything, even a switch whose new target was verified. */
+  readonly wholeCutover: boolean;
   /** Told about each clean-up action as it happens. */
-  readonly report: (action: 'route' | 'maintenance' | 'journal', ok: boolean, detail: string) => void;
+  readonly report: (action: CutoverCleanupAction, ok: boolean, detail: string) => void;
 }
 
 /**
- * Puts a site back as it was before a cutover: route to the old target (and applied everywhere)
- * first, then the maintenance state it had before. Only values this cutover wrote are touched,
- * compare-and-set. The journal is removed unless a read or write failed, so `--abort` can retry.
+ * Puts a site back as it was before a cutover: every step's undo, in reverse step order (so the
+ * route goes back, and is applied everywhere, before maintenance is lifted). Only values this
+ * cutover wrote are touched, compare-and-set (`putBack`, shared with `rollback`). An undo that
+ * cannot finish stops the ones after it — lifting maintenance while the route may still point at an
+ * unverified server would let writes land there — and keeps the journal, so `--abort` can retry.
  * Never throws: what went wrong is listed in `problems`.
  */
 export async function undoCutover(store: Store, journal: CutoverJournal, options: UndoOptions): Promise<CutoverCleanup> {
   const { site } = journal;
-  const write = { actor: options.actor, action: options.action, cutoverId: journal.id };
   const problems: string[] = [];
-  let failedWrite = false;
-  let routeRestored = false;
-  let maintenanceRestored = false;
-  let routeSummary = '';
-  const converge = async (version: number, what: 'route' | 'maintenance') => {
+  const outcomes = new Map<string, CutoverUndoOutcome>();
+  const summaries: string[] = [];
+  let blocked = false;
+  for (const step of [...CUTOVER_STEP_DEFINITIONS].reverse()) {
+    if (!step.undo) continue;
+    const action = step.cleanupAction ?? step.name;
+    if (blocked) {
+      summaries.push(`${action} left on`);
+      continue;
+    }
+    const report = (ok: boolean, detail: string) => options.report(action, ok, detail);
+    let outcome: CutoverUndoOutcome;
     try {
-      await waitForConvergence(store, version, { timeoutMs: options.convergenceTimeoutMs });
+      outcome = await step.undo({
+        store,
+        journal,
+        entry: journal.steps[step.name],
+        failedStep: options.failedStep,
+        wholeCutover: options.wholeCutover,
+        report,
+        putBack: async (kind, change) => {
+          const result = await putBack(store, site, kind, change, { actor: options.actor, action: options.action, cutoverId: journal.id });
+          if (result.result === 'written') {
+            try {
+              await waitForConvergence(store, result.version, { timeoutMs: options.convergenceTimeoutMs });
+            } catch (error) {
+              problems.push((error as Error).message);
+              report(false, (error as Error).message);
+            }
+          }
+          return result;
+        },
+      });
     } catch (error) {
-      problems.push((error as Error).message);
-      options.report(what, false, (error as Error).message);
+      report(false, (error as Error).message);
+      outcome = { restored: false, summary: `${action} not restored`, problem: `${action}: ${(error as Error).message}`, blocked: true };
     }
-  };
-
-  try {
-    const route = await readValue(store, 'route', site);
-    if (options.restoreRoute && route === journal.to && journal.from !== journal.to) {
-      const result = await writeRaw(store, 'route', site, journal.from, { ...write, expect: journal.to });
-      routeRestored = true;
-      routeSummary = `route rolled back to ${journal.from ?? '(none)'}`;
-      options.report('route', true, routeSummary);
-      await converge(result.version, 'route');
-    } else {
-      routeSummary = route === journal.from ? `route untouched (${route ?? 'none'})` : `route left at ${route ?? '(none)'}`;
-    }
-  } catch (error) {
-    failedWrite = true;
-    routeSummary = 'route not restored';
-    problems.push(`route: ${(error as Error).message}`);
-    options.report('route', false, (error as Error).message);
-  }
-
-  // Lifting maintenance while the route may still point at an unverified server would let writes land there.
-  let maintenanceSummary = 'maintenance left on';
-  if (!failedWrite) {
-    try {
-      const current = await readValue(store, 'maintenance', site);
-      const before = describeMaintenanceValue(journal.previousMaintenance);
-      if (current === journal.maintenance && journal.maintenance !== journal.previousMaintenance) {
-        const result = await writeRaw(store, 'maintenance', site, journal.previousMaintenance, { ...write, expect: journal.maintenance });
-        maintenanceRestored = true;
-        maintenanceSummary = `maintenance restored (${before})`;
-        options.report('maintenance', true, maintenanceSummary);
-        await converge(result.version, 'maintenance');
-      } else if (current === journal.previousMaintenance) {
-        maintenanceRestored = true;
-        maintenanceSummary = `maintenance as before (${before})`;
-      } else {
-        maintenanceSummary = `maintenance left as someone else set it (${describeMaintenanceValue(current)})`;
-        problems.push(`maintenance of ${site} was changed by someone else during the cutover; left as it is`);
-        options.report('maintenance', false, maintenanceSummary);
-      }
-    } catch (error) {
-      failedWrite = true;
-      problems.push(`maintenance: ${(error as Error).message}`);
-      options.report('maintenance', false, (error as Error).message);
-    }
+    if (outcome.problem) problems.push(outcome.problem);
+    blocked ||= Boolean(outcome.blocked);
+    outcomes.set(step.name, outcome);
+    summaries.push(outcome.summary);
   }
 
   let journalKept = true;
-  if (!failedWrite) {
+  if (!blocked) {
     try {
       await writeJournal(store, site, null);
       journalKept = false;
@@ -96,10 +85,10 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
       options.report('journal', false, (error as Error).message);
     }
   }
-  const summary = [routeSummary, maintenanceSummary].join(', ');
+  const summary = summaries.join(', ');
   return {
-    routeRestored,
-    maintenanceRestored,
+    routeRestored: outcomes.get('switch')?.restored ?? false,
+    maintenanceRestored: outcomes.get('maintenance')?.restored ?? false,
     journalKept,
     problems,
     summary: journalKept ? `${summary}; clean-up incomplete: fix it, then run switchyard cutover --abort --site ${site}` : summary,

@@ -1,0 +1,37 @@
+import { describeMaintenanceValue } from '../../describe';
+import type { CutoverStepDefinition } from './definition';
+
+/**
+ * Maintenance on (read-only unless `--full`, the journaled value), applied by every front end.
+ * Its entry records the state version of the write, which the drain waits for. Undo: the
+ * maintenance state from before the cutover, unless someone else changed it meanwhile.
+ */
+export const maintenanceStep: CutoverStepDefinition<'maintenance'> = {
+  name: 'maintenance',
+  applies: () => true,
+  async run(context) {
+    const { journal } = context;
+    await context.openWindow();
+    const version = await context.ensure('maintenance', journal.maintenance, journal.previousMaintenance, 'cutover: maintenance on');
+    await context.record({ version });
+    return `${describeMaintenanceValue(journal.maintenance)}; ${await context.converge(version)}`;
+  },
+  async undo(context) {
+    const { journal } = context;
+    const before = describeMaintenanceValue(journal.previousMaintenance);
+    const outcome = await context.putBack('maintenance', { value: journal.previousMaintenance, expected: journal.maintenance });
+    if (outcome.result === 'already') return { restored: true, summary: `maintenance as before (${before})` };
+    if (outcome.result === 'written') {
+      const summary = `maintenance restored (${before})`;
+      context.report(true, summary);
+      return { restored: true, summary };
+    }
+    const summary = `maintenance left as someone else set it (${describeMaintenanceValue(outcome.current)})`;
+    context.report(false, summary);
+    return {
+      restored: false,
+      summary,
+      problem: `maintenance of ${journal.site} was changed by someone else during the cutover; left as it is`,
+    };
+  },
+};
