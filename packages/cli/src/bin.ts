@@ -2,8 +2,9 @@
 import { SwitchyardError } from '@switchyard/core';
 import { main } from './main';
 
-// The first SIGINT/SIGTERM asks the running command to stop and clean up (a cutover restores the
-// site); a second one means "now": exit without waiting, leaving any cutover journal for --abort.
+// The first SIGINT/SIGTERM asks the running command to stop: one with nothing to clean up ends at
+// once (main stops waiting for it), a cutover restores the site first. A second one means "now":
+// exit without waiting, leaving any cutover journal for --abort.
 const controller = new AbortController();
 const onSignal = (signal: NodeJS.Signals) => {
   if (!controller.signal.aborted) {
@@ -16,11 +17,26 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-void main(process.argv.slice(2), { signal: controller.signal }).then((code) => {
+// `switchyard status | head -1`: the reader is gone. Later writes are dropped instead of throwing
+// EPIPE, and the command is told, so it ends quietly (a cutover carries on without its output).
+const outputClosed = new AbortController();
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  outputClosed.abort();
+});
+const stdout = {
+  write: (chunk: string) => outputClosed.signal.aborted || process.stdout.write(chunk),
+  get isTTY() {
+    return process.stdout.isTTY;
+  },
+};
+
+void main(process.argv.slice(2), { signal: controller.signal, outputClosed: outputClosed.signal, stdout }).then((code) => {
   process.exitCode = code;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  // The work is done; a library timer (ioredis waits 2 s to close a socket that never opened) must
-  // not make an operator wait. The timer is unref'd, so a clean exit happens before it fires.
+  // The work is done; a library timer (ioredis waits 2 s to close a socket that never opened) or a
+  // command abandoned on an interrupt must not make an operator wait. The timer is unref'd, so a
+  // clean exit happens before it fires.
   setTimeout(() => process.exit(code), 100).unref();
 });

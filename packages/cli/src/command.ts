@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext } from './context';
 import { usageError } from './option-values';
+import { closest } from './suggest';
 
 /** One option of a command, as parseArgs takes it plus what --help shows. */
 export interface OptionSpec {
@@ -35,6 +36,12 @@ export interface CommandSpec {
    * instead of failing for good, so a clean-up minutes later still reaches Redis.
    */
   readonly longRunning?: boolean;
+  /**
+   * The command watches `context.signal` and stops by itself (a cutover restores the site first,
+   * `watch` and `serve` finish cleanly). Any other command is abandoned at once on the first
+   * Ctrl-C or SIGTERM: it has nothing to clean up, and it may be stuck on an unanswering Redis.
+   */
+  readonly handlesInterrupt?: boolean;
   /** Runs the command; resolves to the exit code (0 when undefined). */
   run(context: CommandContext, args: ParsedArgs): Promise<number | undefined>;
 }
@@ -159,8 +166,14 @@ function explainParseError(error: Error & { code?: string }, options: Readonly<R
   const name = option?.replace(/^-+/, '');
   const spec = name === undefined ? undefined : (options[name] ?? Object.values(options).find((candidate) => candidate.short === name));
   switch (error.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${option ?? ''}`.trimEnd();
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const known = Object.entries(options).flatMap(([long, candidate]) => [
+        `--${long}`,
+        ...(candidate.short ? [`-${candidate.short}`] : []),
+      ]);
+      const guess = option === undefined ? undefined : closest(option, known);
+      return `unknown option ${option ?? ''}`.trimEnd() + (guess ? ` (did you mean ${guess}?)` : '');
+    }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return spec?.type === 'boolean'
         ? `option ${option} takes no value`

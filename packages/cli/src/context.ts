@@ -16,6 +16,11 @@ export interface CliIO {
   env?: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM by the binary: long-running commands stop (and clean up) when it fires. */
   signal?: AbortSignal;
+  /**
+   * Aborted by the binary when stdout is closed by its reader (`switchyard status | head -1`): a
+   * command with nothing to clean up ends at once and quietly, `watch` stops.
+   */
+  outputClosed?: AbortSignal;
 }
 
 /** Values of the global options, after defaults. */
@@ -43,6 +48,8 @@ export class CommandContext {
   readonly stderr: OutputStream;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
+  /** Aborted when nobody reads stdout any more; see CliIO.outputClosed. */
+  readonly outputClosed: AbortSignal;
   private readonly stdin: (NodeJS.ReadableStream & { readonly isTTY?: boolean }) | undefined;
   private openedStore: Store | undefined;
 
@@ -58,6 +65,7 @@ export class CommandContext {
     this.stdin = io.stdin ?? process.stdin;
     this.env = io.env ?? process.env;
     this.signal = io.signal ?? new AbortController().signal;
+    this.outputClosed = io.outputClosed ?? new AbortController().signal;
     this.style = createStyle(Boolean(this.stdout.isTTY) && !options.json && !this.env.NO_COLOR);
   }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isSwitchyardError } from '@switchyard/core';
 import { type CommandSpec, commandHelp, GLOBAL_OPTIONS, locateCommand, parseCommandArgs } from './command';
 import { cutoverCommand } from './commands/cutover';
@@ -5,13 +7,14 @@ import { frontsCommand } from './commands/fronts';
 import { historyCommand } from './commands/history';
 import { maintenanceOffCommand, maintenanceOnCommand, maintenanceStatusCommand } from './commands/maintenance';
 import { rollbackCommand } from './commands/rollback';
-import { routeGetCommand, routeListCommand, routeSetCommand } from './commands/route';
+import { routeDeleteCommand, routeGetCommand, routeListCommand, routeSetCommand } from './commands/route';
 import { serveCommand } from './commands/serve';
 import { statusCommand } from './commands/status';
 import { watchCommand } from './commands/watch';
 import { type CliIO, CommandContext, DEFAULT_REDIS_URL } from './context';
 import type { CliErrorCode } from './errors';
 import { usageError } from './option-values';
+import { closest } from './suggest';
 
 /** Every command, in the order --help lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -19,6 +22,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   routeSetCommand,
   routeGetCommand,
   routeListCommand,
+  routeDeleteCommand,
   maintenanceOnCommand,
   maintenanceOffCommand,
   maintenanceStatusCommand,
@@ -53,7 +57,12 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
   const stderr = io.stderr ?? process.stderr;
   const wantsJson = argv.includes('--json');
   let context: CommandContext | undefined;
+  let abandoned = false;
   try {
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version')) {
+      stdout.write(`${cliVersion()}\n`);
+      return EXIT.ok;
+    }
     const groups = new Set(COMMANDS.filter((spec) => spec.name.includes(' ')).map((spec) => spec.name.split(' ')[0] as string));
     const located = locateCommand(argv, (word) => groups.has(word));
     // `switchyard help route set` is `switchyard route set --help`.
@@ -72,7 +81,10 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
         throw usageError(`${name} needs a sub-command: ${sub.join(', ')}; e.g. switchyard ${name} ${sub[0]} --help`);
       }
       if (name === '') throw usageError('no command given; run switchyard --help for the list');
-      throw usageError(`unknown command ${JSON.stringify(name)}; run switchyard --help for the list`);
+      const guess = closest(name, [...COMMANDS.map((command) => command.name), ...groups]);
+      throw usageError(
+        `unknown command ${JSON.stringify(name)}${guess ? ` (did you mean switchyard ${guess}?)` : ''}; run switchyard --help for the list`,
+      );
     }
     if (helpCommand) {
       stdout.write(commandHelp(spec));
@@ -96,7 +108,13 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
       },
       spec.longRunning,
     );
-    return (await spec.run(context, args)) ?? EXIT.ok;
+    if (spec.handlesInterrupt) return (await spec.run(context, args)) ?? EXIT.ok;
+    const outcome = await untilInterrupted(spec.run(context, args), io);
+    if (outcome.kind === 'done') return outcome.code ?? EXIT.ok;
+    // Nothing to clean up, and the command may be stuck on an unanswering Redis: stop waiting for it.
+    abandoned = true;
+    if (outcome.kind === 'output-closed') return EXIT.ok;
+    throw outcome.reason;
   } catch (error) {
     const code = isSwitchyardError(error) ? error.code : undefined;
     const message = ((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' ');
@@ -104,8 +122,37 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
     if (wantsJson) stdout.write(`${JSON.stringify({ error: { code: code ?? 'ERR_UNEXPECTED', message } })}\n`);
     return code && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed;
   } finally {
-    await context?.close().catch(() => undefined);
+    // An abandoned command's store may be stuck too: close it in the background, do not wait.
+    const closing = context?.close().catch(() => undefined);
+    if (!abandoned) await closing;
   }
+}
+
+type Outcome = { kind: 'done'; code: number | undefined } | { kind: 'interrupted'; reason: unknown } | { kind: 'output-closed' };
+
+/** The command's result, or whichever of an interrupt (SIGINT/SIGTERM) or closed output comes first. */
+function untilInterrupted(run: Promise<number | undefined>, io: CliIO): Promise<Outcome> {
+  const listeners: (() => void)[] = [];
+  const on = (signal: AbortSignal | undefined, outcome: () => Outcome) =>
+    new Promise<Outcome>((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) resolve(outcome());
+      const listener = () => resolve(outcome());
+      signal.addEventListener('abort', listener, { once: true });
+      listeners.push(() => signal.removeEventListener('abort', listener));
+    });
+  return Promise.race([
+    run.then((code): Outcome => ({ kind: 'done', code })),
+    on(io.signal, () => ({ kind: 'interrupted', reason: io.signal?.reason })),
+    on(io.outputClosed, () => ({ kind: 'output-closed' })),
+  ]).finally(() => {
+    for (const remove of listeners) remove();
+  });
+}
+
+/** The version of this package, for `switchyard --version`; package.json sits next to src/ and dist/. */
+function cliVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function subcommands(group: string): string[] {
@@ -129,7 +176,8 @@ function overview(group?: string): string {
     'Global options:',
     ...globals,
     '',
-    'Exit codes: 0 ok, 1 failed, 2 bad usage. Run switchyard <command> --help for options and examples.',
+    'Exit codes: 0 ok, 1 failed (or interrupted), 2 bad usage. Run switchyard <command> --help for options and examples.',
+    'switchyard --version prints the version.',
     '',
   ].join('\n');
 }

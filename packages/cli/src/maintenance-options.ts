@@ -50,6 +50,24 @@ export function maintenanceFieldsFromArgs(args: ParsedArgs, mode: MaintenanceMod
 }
 
 /**
+ * The maintenance `maintenance on` writes when the site may already be in maintenance: the options
+ * it had, with the ones given now laid over them (a list given replaces the list; --until replaces
+ * --retry-after and the other way round). With `replace`, or when there was none, only what is
+ * given counts. The mode is the one given, else the one it had, else full maintenance.
+ */
+export function mergeMaintenance(
+  previous: MaintenanceState | undefined,
+  given: MaintenanceFields,
+  mode: MaintenanceMode | undefined,
+  options: { replace: boolean },
+): Omit<MaintenanceState, 'startedAt' | 'by'> {
+  const { startedAt: _startedAt, by: _by, mode: previousMode, ...kept } = options.replace || !previous ? { mode: undefined } : previous;
+  if (given.until !== undefined) delete (kept as { retryAfter?: number }).retryAfter;
+  if (given.retryAfter !== undefined) delete (kept as { until?: string }).until;
+  return { ...kept, ...given, mode: mode ?? previousMode ?? 'on' };
+}
+
+/**
  * True when two stored maintenance values ask front ends for the same behaviour; who set it and
  * when does not count, so running `maintenance on` again with the same options changes nothing.
  */

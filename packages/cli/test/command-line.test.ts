@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../../test/support/cli';
 import { RedisServer } from '../../../test/support/redis-server';
@@ -34,7 +36,15 @@ describe('command line', () => {
 
   for (const [args, pattern] of [
     [[], /no command given/],
-    [['frobnicate'], /unknown command "frobnicate"/],
+    [['frobnicate'], /unknown command "frobnicate"; run switchyard --help/],
+    [['staus'], /unknown command "staus" \(did you mean switchyard status\?\)/],
+    [['route', 'lsit'], /unknown command "route lsit" \(did you mean switchyard route list\?\)/],
+    [['maintenace', 'on'], /unknown command "maintenace" \(did you mean switchyard maintenance\?\)/],
+    [
+      ['route', 'set', 'http://a', '--tiemout', '3s'],
+      /unknown option --tiemout \(did you mean --timeout\?\); see switchyard route set --help/,
+    ],
+    [['maintenance', 'on', '--read-onyl'], /unknown option --read-onyl \(did you mean --read-only\?\)/],
     [['route'], /route needs a sub-command: set, get, list/],
     [['route', 'set'], /route set needs <url>/],
     [['route', 'set', 'foo'], /invalid route "foo": it has no scheme \(did you mean http:\/\/foo\?\); expected an absolute URL/],
@@ -66,6 +76,15 @@ describe('command line', () => {
     assert.equal(run.code, 2);
     assert.deepEqual(Object.keys(run.json<{ error: object }>().error), ['code', 'message']);
     assert.equal(run.json<{ error: { code: string } }>().error.code, 'SWITCHYARD_ERR_INVALID_ROUTE');
+  });
+
+  test('--version prints the version of the package, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await runMain([flag]);
+      assert.equal(run.code, 0);
+      assert.equal(run.stdout, `${version}\n`);
+    }
   });
 
   test('nothing is written when the arguments are bad', async () => {

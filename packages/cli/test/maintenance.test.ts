@@ -91,18 +91,44 @@ describe('maintenance commands against real Redis', () => {
     assert.equal(await redis.cli.xlen('switchyard:history'), before);
   });
 
-  test('on again with other options: updated, start time kept', async () => {
-    const startedAt = JSON.parse((await redis.cli.get('switchyard:maintenance:shop')) as string).startedAt;
-    const result = await run('maintenance', 'on', '--site', 'shop', '--message', 'Full stop now', '--json');
-    assert.equal(result.code, 0, result.stderr);
-    const output = result.json<MaintenanceOutput>();
+  test('on again with one option keeps the others (mode, secret, allow-lists); --full switches the mode', async () => {
+    const stored = JSON.parse((await redis.cli.get('switchyard:maintenance:shop')) as string) as MaintenanceState;
+    const hold = await run('maintenance', 'on', '--site', 'shop', '--hold', '5s', '--json');
+    assert.equal(hold.code, 0, hold.stderr);
+    const held = hold.json<MaintenanceOutput>();
+    assert.equal(held.outcome, 'updated');
+    assert.deepEqual({ ...held.maintenance, hold: 2000 }, stored, 'only the hold changed');
+    assert.equal(held.maintenance.hold, 5000);
+    assert.equal(frontEnd.watcher.maintenance('shop')?.secretHash, stored.secretHash, 'the secret is kept');
+    const until = await run('maintenance', 'on', '--site', 'shop', '--until', '+10m', '--json');
+    assert.equal(until.json<MaintenanceOutput>().maintenance.retryAfter, undefined, '--until replaces --retry-after');
+    const full = await run('maintenance', 'on', '--site', 'shop', '--full', '--message', 'Full stop now', '--json');
+    assert.equal(full.code, 0, full.stderr);
+    const output = full.json<MaintenanceOutput>();
     assert.equal(output.outcome, 'updated');
     assert.equal(output.maintenance.mode, 'on');
-    assert.equal(output.maintenance.startedAt, startedAt);
-    assert.equal(output.maintenance.hold, undefined, 'options replace the previous ones');
+    assert.equal(output.maintenance.startedAt, stored.startedAt);
+    assert.deepEqual(output.maintenance.allowIps, ['10.0.0.0/8']);
     assert.equal(frontEnd.watcher.maintenance('shop')?.message, 'Full stop now');
     const [entry] = (await run('history', '--limit', '1', '--json')).json<{ entries: { action: string }[] }>().entries;
     assert.equal(entry?.action, 'maintenance update');
+    assert.equal((await run('maintenance', 'on', '--site', 'shop', '--full', '--read-only')).code, 2);
+  });
+
+  test('on --replace starts over from the options given, start time kept', async () => {
+    const startedAt = JSON.parse((await redis.cli.get('switchyard:maintenance:shop')) as string).startedAt;
+    const result = await run('maintenance', 'on', '--site', 'shop', '--replace', '--message', 'Full stop now', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const output = result.json<MaintenanceOutput>();
+    assert.equal(output.outcome, 'updated');
+    assert.deepEqual(
+      Object.keys(output.maintenance).sort(),
+      ['by', 'message', 'mode', 'startedAt'],
+      'hold, secret, allow-lists and until dropped',
+    );
+    assert.equal(output.maintenance.mode, 'on');
+    assert.equal(output.maintenance.startedAt, startedAt);
+    assert.equal(frontEnd.watcher.maintenance('shop')?.secretHash, undefined);
   });
 
   test('status: human and JSON', async () => {
@@ -135,7 +161,15 @@ describe('maintenance commands against real Redis', () => {
     const all = (await run('history', '--json')).json<{ entries: { site: string; action: string; kind: string }[] }>().entries;
     assert.deepEqual(
       all.map((entry) => `${entry.site} ${entry.action}`),
-      ['blog route set', 'shop maintenance off', 'shop maintenance update', 'shop maintenance on'],
+      [
+        'blog route set',
+        'shop maintenance off',
+        'shop maintenance update',
+        'shop maintenance update',
+        'shop maintenance update',
+        'shop maintenance update',
+        'shop maintenance on',
+      ],
     );
     const shop = (await run('history', '--site', 'shop', '--limit', '2', '--json')).json<{ entries: { action: string }[] }>().entries;
     assert.deepEqual(

@@ -109,7 +109,7 @@ describe('route commands against real Redis and two front ends', () => {
       assert.equal(run.code, 1);
       assert.match(
         run.stderr,
-        /^switchyard: 1 front end\(s\) did not apply version \d+ within 300 ms: stuck-front \(old-box, pid 4242\) at version 0; check them, or raise --timeout\n$/,
+        /^switchyard: front ends did not converge on version \d+ within 300 ms: Redis holds version \d+ \(digest \w+\), applied by [^;]+; stuck-front \(old-box, pid 4242\) applies version 0 \(digest \w+\); check them \(switchyard fronts\), or raise --timeout\n$/,
       );
       assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url, 'the write itself happened');
       const noWait = await runMain(['route', 'set', bed.newApp.url, '--no-wait', '--json'], { redis: bed.redis.url });
@@ -144,5 +144,26 @@ describe('route commands against real Redis and two front ends', () => {
     } finally {
       await barrier.close();
     }
+  });
+
+  test('route delete: compare-and-set, recorded, applied by both front ends; nothing to delete is not an error', async () => {
+    const env = { redis: bed.redis.url };
+    assert.equal((await runMain(['route', 'set', bed.oldApp.url, '--site', 'gone', '--force'], env)).code, 0);
+    const run = await runMain(['route', 'delete', '--site', 'gone', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const output = run.json<{ previous: string; changed: boolean; version: number; convergence: { fronts: number } }>();
+    assert.equal(output.previous, bed.oldApp.url);
+    assert.equal(output.changed, true);
+    assert.equal(output.convergence.fronts, 2);
+    assert.equal(await bed.redis.cli.exists('switchyard:route:gone'), 0);
+    assert.equal(bed.local.watcher.route('gone'), undefined, 'applied before the command returned');
+    const [entry] = await bed.store.history(1);
+    assert.equal(entry?.action, 'route delete');
+    assert.equal(entry?.old, bed.oldApp.url);
+    assert.equal(entry?.new, null);
+    const again = await runMain(['route', 'delete', '--site', 'gone'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^gone has no route; nothing written/);
+    assert.equal((await bed.store.history(1))[0]?.id, entry?.id, 'nothing recorded');
   });
 });

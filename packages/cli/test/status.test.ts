@@ -137,4 +137,12 @@ describe('status, fronts and watch', () => {
     assert.equal(events[convergedIndex]?.fronts, 2);
     assert.ok(routeIndex < convergedIndex);
   });
+
+  test('switchyard status | head -1: the reader closes the pipe early → exit 0, nothing on stderr, no stack trace', async () => {
+    const cli = startCli(['status'], { SWITCHYARD_REDIS_URL: bed.redis.url });
+    cli.child.stdout?.destroy();
+    const exit = await cli.exited;
+    assert.equal(exit.stderr, '');
+    assert.equal(exit.code, 0);
+  });
 });

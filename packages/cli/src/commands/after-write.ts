@@ -10,6 +10,13 @@ export const CONVERGENCE_OPTIONS = {
   timeout: { type: 'string', value: '<duration>', description: 'how long to wait for every front end (default 10s)' },
 } as const satisfies Record<string, OptionSpec>;
 
+/** Whether and how long a write command waits for the front ends, read from its options. */
+export interface FrontWait {
+  /** False with --no-wait. */
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+}
+
 /** How the front ends took a change, as printed and as put in --json output. */
 export interface ConvergenceSummary {
   /** False with --no-wait. */
@@ -19,15 +26,20 @@ export interface ConvergenceSummary {
   readonly ms: number;
 }
 
-/** Reads --timeout up front, so a bad value fails before anything is written. */
+/** Reads --timeout (the cutover's convergence timeout too). */
 export function convergenceTimeout(args: ParsedArgs): number {
   return parseDuration(args.string('timeout') ?? '10s', 'timeout');
 }
 
+/** Reads --no-wait and --timeout; call it before writing anything, so a bad value changes nothing. */
+export function frontWait(args: ParsedArgs): FrontWait {
+  return { wait: !args.flag('no-wait'), timeoutMs: convergenceTimeout(args) };
+}
+
 /** Waits (unless --no-wait) until every live front end applies `version`; throws SWITCHYARD_ERR_CONVERGENCE_TIMEOUT. */
-export async function awaitFronts(context: CommandContext, args: ParsedArgs, version: number): Promise<ConvergenceSummary> {
-  if (args.flag('no-wait')) return { waited: false, fronts: 0, ms: 0 };
-  const result = await waitForConvergence(context.store, version, { timeoutMs: convergenceTimeout(args), signal: context.signal });
+export async function awaitFronts(context: CommandContext, wait: FrontWait, version: number): Promise<ConvergenceSummary> {
+  if (!wait.wait) return { waited: false, fronts: 0, ms: 0 };
+  const result = await waitForConvergence(context.store, version, { timeoutMs: wait.timeoutMs, signal: context.signal });
   return { waited: true, fronts: result.fronts.length, ms: result.elapsedMs };
 }
 

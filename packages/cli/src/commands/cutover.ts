@@ -55,6 +55,7 @@ export const cutoverCommand: CommandSpec = {
     'switchyard cutover --abort --site shop',
   ],
   longRunning: true,
+  handlesInterrupt: true,
   async run(context, args) {
     const modes = ['to', 'resume', 'abort'].filter((name) => args.has(name));
     if (modes.length !== 1) {

@@ -1,6 +1,7 @@
 import { type FrontEndReport, readState, type StoredState } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
+import { isConverged } from '../convergence';
 import { formatDuration, formatTable } from '../style';
 
 /** A front end's heartbeat plus what the CLI derives from it. */
@@ -17,7 +18,7 @@ export function summariseFronts(fronts: readonly FrontEndReport[], state: Stored
     .map((front) => ({
       ...front,
       uptimeMs: Math.max(0, now - Date.parse(front.startedAt)),
-      converged: front.digest === state.digest && front.version === state.version,
+      converged: isConverged(front, state),
     }));
 }
 

@@ -10,9 +10,11 @@ import {
 } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import { describeAge, describeMaintenance } from '../describe';
-import { MAINTENANCE_OPTIONS, maintenanceFieldsFromArgs, sameMaintenance } from '../maintenance-options';
+import { MAINTENANCE_OPTIONS, maintenanceFieldsFromArgs, mergeMaintenance, sameMaintenance } from '../maintenance-options';
+import { usageError } from '../option-values';
+import { readStateVersion } from '../state-version';
 import { formatDuration, formatTime } from '../style';
-import { awaitFronts, CONVERGENCE_OPTIONS, convergenceTimeout, describeConvergence } from './after-write';
+import { awaitFronts, CONVERGENCE_OPTIONS, describeConvergence, frontWait } from './after-write';
 
 /** `switchyard maintenance on` */
 export const maintenanceOnCommand: CommandSpec = {
@@ -21,29 +23,37 @@ export const maintenanceOnCommand: CommandSpec = {
   description: [
     'Puts the site in maintenance and waits until every live front end applies it. Full maintenance',
     'refuses every request with a 503 page; --read-only lets GET, HEAD and OPTIONS through and refuses',
-    'writes. Running it again replaces the options ("maintenance updated") and keeps the start time;',
-    'with the same options it writes nothing ("unchanged").',
+    'writes. Running it again on a site already in maintenance changes only what is given and keeps',
+    'the rest (mode, message, secret, allow-lists…) and the start time ("maintenance updated");',
+    '--replace starts over from the options given. With nothing new it writes nothing ("unchanged").',
   ].join('\n'),
   options: {
     'read-only': { type: 'boolean', description: 'refuse only writes (POST, PUT, PATCH, DELETE…); reads keep working' },
+    full: { type: 'boolean', description: 'refuse every request (the default for a site not yet in maintenance)' },
+    replace: { type: 'boolean', description: 'start over: drop the options the maintenance had, keep only those given' },
     ...MAINTENANCE_OPTIONS,
     ...CONVERGENCE_OPTIONS,
   },
   examples: [
     'switchyard maintenance on --message "Back in 10 minutes" --retry-after 600',
     'switchyard maintenance on --site shop --read-only --hold 5000',
+    'switchyard maintenance on --full   # an already read-only site: refuse reads too, keep the rest',
     'switchyard maintenance on --allow-ip 203.0.113.0/24 --allow-path /healthz --secret "$BYPASS_SECRET" --until +30m',
   ],
   async run(context, args) {
-    convergenceTimeout(args);
+    const wait = frontWait(args);
+    if (args.flag('read-only') && args.flag('full')) throw usageError('use --read-only or --full, not both');
+    const mode = args.flag('read-only') ? 'read-only' : args.flag('full') ? 'on' : undefined;
+    const given = maintenanceFieldsFromArgs(args, mode ?? 'on');
     const { store, site, style } = context;
     const actor = defaultActor();
     const previous = await readValue(store, 'maintenance', site);
     const previousState = previous === null ? undefined : safeParse(previous);
-    const mode = args.flag('read-only') ? 'read-only' : 'on';
+    if (previous !== null && !previousState && !args.flag('replace')) {
+      context.note(style.yellow(`the stored maintenance of ${site} is invalid; starting over from the options given`));
+    }
     const state = validateMaintenance({
-      mode,
-      ...maintenanceFieldsFromArgs(args, mode),
+      ...mergeMaintenance(previousState, given, mode, { replace: args.flag('replace') }),
       startedAt: previousState?.startedAt ?? new Date().toISOString(),
       by: actor,
     });
@@ -51,7 +61,7 @@ export const maintenanceOnCommand: CommandSpec = {
     const outcome = sameMaintenance(previous, value) ? 'unchanged' : previous === null ? 'on' : 'updated';
     const version =
       outcome === 'unchanged'
-        ? (await store.readKeys([])).version
+        ? await readStateVersion(store)
         : (
             await setMaintenance(store, site, state, {
               expect: previous,
@@ -59,7 +69,7 @@ export const maintenanceOnCommand: CommandSpec = {
               action: outcome === 'on' ? 'maintenance on' : 'maintenance update',
             })
           ).version;
-    const convergence = await awaitFronts(context, args, version);
+    const convergence = await awaitFronts(context, wait, version);
     if (context.json) {
       context.printJson({
         site,
@@ -85,12 +95,12 @@ export const maintenanceOffCommand: CommandSpec = {
   options: { ...CONVERGENCE_OPTIONS },
   examples: ['switchyard maintenance off', 'switchyard maintenance off --site shop --json'],
   async run(context, args) {
-    convergenceTimeout(args);
+    const wait = frontWait(args);
     const { store, site, style } = context;
     const previous = await readValue(store, 'maintenance', site);
     const version =
-      previous === null ? (await store.readKeys([])).version : (await setMaintenance(store, site, null, { expect: previous })).version;
-    const convergence = await awaitFronts(context, args, version);
+      previous === null ? await readStateVersion(store) : (await setMaintenance(store, site, null, { expect: previous })).version;
+    const convergence = await awaitFronts(context, wait, version);
     const previousState = previous === null ? undefined : safeParse(previous);
     if (context.json) {
       context.printJson({ site, outcome: previous === null ? 'unchanged' : 'off', previous: previousState ?? null, version, convergence });

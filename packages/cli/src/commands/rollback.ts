@@ -2,7 +2,7 @@ import { defaultActor, SwitchyardError } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import { describeMaintenanceValue } from '../describe';
 import { applyRollback, planRollback, type RollbackChange } from '../rollback';
-import { awaitFronts, CONVERGENCE_OPTIONS, type ConvergenceSummary, convergenceTimeout, describeConvergence } from './after-write';
+import { awaitFronts, CONVERGENCE_OPTIONS, type ConvergenceSummary, describeConvergence, frontWait } from './after-write';
 
 /** `switchyard rollback` */
 export const rollbackCommand: CommandSpec = {
@@ -21,7 +21,7 @@ export const rollbackCommand: CommandSpec = {
   },
   examples: ['switchyard rollback --site shop', 'switchyard rollback --dry-run', 'switchyard rollback --yes --json'],
   async run(context, args) {
-    convergenceTimeout(args);
+    const wait = frontWait(args);
     const { store, site, style } = context;
     const plan = await planRollback(store, site);
     const undone = plan.undoing.map((entry) => ({
@@ -55,7 +55,7 @@ export const rollbackCommand: CommandSpec = {
     const version = await applyRollback(store, plan, {
       actor: defaultActor(),
       afterWrite: async (written) => {
-        convergence = await awaitFronts(context, args, written);
+        convergence = await awaitFronts(context, wait, written);
       },
     });
     if (context.json) context.printJson({ site, undone, changes: plan.changes, version, convergence });

@@ -1,11 +1,12 @@
-import { isSwitchyardError, parseRoute, readState, readValue, setRoute } from '@switchyard/core';
+import { deleteRoute, isSwitchyardError, parseRoute, readState, readValue, SwitchyardError, setRoute } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import { describeMaintenance } from '../describe';
 import { cliError } from '../errors';
 import { checkHealth, type HealthCheckResult } from '../health-check';
 import { parseDuration } from '../option-values';
+import { readStateVersion } from '../state-version';
 import { formatDuration, formatTable } from '../style';
-import { awaitFronts, CONVERGENCE_OPTIONS, convergenceTimeout, describeConvergence } from './after-write';
+import { awaitFronts, CONVERGENCE_OPTIONS, describeConvergence, frontWait } from './after-write';
 
 /** `switchyard route set <url>` */
 export const routeSetCommand: CommandSpec = {
@@ -31,7 +32,7 @@ export const routeSetCommand: CommandSpec = {
   async run(context, args) {
     const target = parseRoute(args.positionals[0] as string).target;
     const healthTimeoutMs = parseDuration(args.string('health-timeout') ?? '5s', 'health-timeout');
-    convergenceTimeout(args);
+    const wait = frontWait(args);
     const { store, site } = context;
     const previous = await readValue(store, 'route', site);
     let health: HealthCheckResult | undefined;
@@ -47,7 +48,7 @@ export const routeSetCommand: CommandSpec = {
       }
     }
     const result = await setRoute(store, site, target, { expect: previous });
-    const convergence = await awaitFronts(context, args, result.version);
+    const convergence = await awaitFronts(context, wait, result.version);
     if (context.json) {
       context.printJson({
         site,
@@ -68,6 +69,42 @@ export const routeSetCommand: CommandSpec = {
         ? `route of ${style.bold(site)}: ${previous ?? '(none)'} → ${style.cyan(target)} (version ${result.version})`
         : `route of ${style.bold(site)} is already ${style.cyan(target)}; nothing written (version ${result.version})`,
     );
+    context.print(describeConvergence(convergence, result.version, style));
+    return 0;
+  },
+};
+
+/** `switchyard route delete` */
+export const routeDeleteCommand: CommandSpec = {
+  name: 'route delete',
+  summary: "remove a site's upstream (compare-and-set, waits for the front ends)",
+  description: [
+    "Removes the site's route, only if nobody changed it since it was read (compare-and-set), then",
+    'waits until every live front end applies it. Requests for the site then get 502 (no upstream),',
+    'unless the site is in maintenance. Asks first on a terminal (--yes to skip).',
+  ].join('\n'),
+  options: { ...CONVERGENCE_OPTIONS },
+  examples: ['switchyard route delete --site old-shop', 'switchyard route delete --site old-shop --yes --json'],
+  async run(context, args) {
+    const wait = frontWait(args);
+    const { store, site, style } = context;
+    const previous = await readValue(store, 'route', site);
+    if (previous === null) {
+      const version = await readStateVersion(store);
+      if (context.json) context.printJson({ site, route: null, previous, changed: false, version, convergence: null });
+      else context.print(`${style.bold(site)} has no route; nothing written (version ${version})`);
+      return 0;
+    }
+    if (!(await context.confirm(`Delete the route of ${site} (${previous})? Its requests will get 502.`))) {
+      throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'route delete cancelled; nothing changed');
+    }
+    const result = await deleteRoute(store, site, { expect: previous });
+    const convergence = await awaitFronts(context, wait, result.version);
+    if (context.json) {
+      context.printJson({ site, route: null, previous, changed: result.changed, version: result.version, convergence });
+      return 0;
+    }
+    context.print(`route of ${style.bold(site)}: ${previous} → ${style.yellow('(none)')} (version ${result.version})`);
     context.print(describeConvergence(convergence, result.version, style));
     return 0;
   },

@@ -37,6 +37,7 @@ export const serveCommand: CommandSpec = {
     'switchyard serve --port 8080 --host 127.0.0.1 --site shop',
     'switchyard serve --port 80 --sites-by-host --fallback-site default --trust-proxy',
   ],
+  handlesInterrupt: true,
   async run(context, args) {
     const port = parseWholeNumber(args.string('port') ?? '8080', 'port', 0, 65_535);
     const host = args.string('host') ?? '0.0.0.0';

@@ -36,6 +36,7 @@ export const watchCommand: CommandSpec = {
   },
   examples: ['switchyard watch', 'switchyard watch --json --interval 100ms'],
   longRunning: true,
+  handlesInterrupt: true,
   async run(context, args) {
     const intervalMs = parseDuration(args.string('interval') ?? '250ms', 'interval');
     const { store, signal } = context;
