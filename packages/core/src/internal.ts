@@ -8,6 +8,19 @@ export {
   parseCutoverJournal,
   serializeCutoverJournal,
 } from './cutover-journal';
+export {
+  badRequestResponse,
+  escapeHtml,
+  HTML_HEADERS,
+  type HtmlPage,
+  type HttpResponse,
+  JSON_HEADERS,
+  type MessageResponse,
+  messageResponse,
+  renderHtmlPage,
+  safeJson,
+  writeResponse,
+} from './http-response';
 export { ipMatcher, parseIpRange } from './ip-range';
 export { prefersJson } from './negotiation';
 export { writeRaw } from './operations';

@@ -40,15 +40,3 @@ function pathRule(entries: readonly string[]): (path: string) => boolean {
   }
   return (path) => exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix));
 }
-
-/**
- * The path of a request target with dot segments resolved, so `/public/../admin` is judged as
- * `/admin`; the upstream may normalise the same way, and an allow-listed prefix must not leak.
- */
-export function requestPath(url: string): string {
-  try {
-    return new URL(url.startsWith('/') ? `http://host${url}` : url).pathname;
-  } catch {
-    return url;
-  }
-}

@@ -10,14 +10,26 @@ import {
   validateMaintenance,
   type Watcher,
 } from '@switchyard/core';
-import { createSiteSelector, prefersJson, RequestStats, refuseUpgrade } from '@switchyard/core/internal';
-import { allowListOf, requestPath } from './allow-list';
+import {
+  badRequestResponse,
+  type CanonicalRequest,
+  canonicalizeRequest,
+  canonicalizeTarget,
+  createSiteSelector,
+  JSON_HEADERS,
+  prefersJson,
+  RequestStats,
+  refuseUpgrade,
+  safeJson,
+  writeResponse,
+} from '@switchyard/core/internal';
+import { allowListOf } from './allow-list';
 import { BypassCookies, secretMatches } from './bypass-cookie';
 import { type ClientAddress, createClientAddress } from './client-address';
 import { HeldRequests } from './held-requests';
 import type { MaintenanceOptions, MaintenancePageInfo } from './options';
 import { createPageRenderer } from './page';
-import { type MaintenanceResponse, refusalResponse, refusalTiming, safeJson } from './response';
+import { type MaintenanceResponse, refusalResponse, refusalTiming } from './response';
 
 /** What to do with a request: let it through, answer it, or nothing (the client disconnected while held). */
 export type MaintenanceDecision =
@@ -111,15 +123,20 @@ export class MaintenanceHandler {
   }
 
   /**
-   * Decides what to do with a request; a promise only while the request is held. `url` is the
-   * request target as the client sent it (before any mount point was stripped), default `req.url`.
+   * Decides what to do with a request; a promise only while the request is held. First applies the
+   * path rule (`canonicalizeRequest`, which rewrites `req.url` to what the proxy will forward): a
+   * path it refuses is answered 400 whatever the state. `url` is the request target as the client
+   * sent it (before any mount point was stripped), default `req.url`; it is judged by the same rule.
    */
-  decide(req: IncomingMessage, res: ServerResponse, url: string = req.url ?? '/'): MaintenanceDecision | Promise<MaintenanceDecision> {
-    const outcome = this.evaluate(req, url);
+  decide(req: IncomingMessage, res: ServerResponse, url?: string): MaintenanceDecision | Promise<MaintenanceDecision> {
+    const canonical = judgedPath(req, url);
+    if (!canonical.ok) return { action: 'respond', response: badRequestResponse(req, canonical.reason) };
+    const { path } = canonical;
+    const outcome = this.evaluate(req, path);
     if (outcome.action !== 'refuse') return outcome;
     const holdMs = outcome.state.hold ?? 0;
     // A fixed state never ends, so holding would only delay the 503.
-    if (holdMs > 0 && this.watcher && !this.closed && this.waiting.size < this.maxHeld) return this.holdThenDecide(req, res, url, holdMs);
+    if (holdMs > 0 && this.watcher && !this.closed && this.waiting.size < this.maxHeld) return this.holdThenDecide(req, res, path, holdMs);
     return this.refuse(req, outcome.site, outcome.state);
   }
 
@@ -127,7 +144,7 @@ export class MaintenanceHandler {
   handle(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     let decision: MaintenanceDecision | Promise<MaintenanceDecision>;
     try {
-      decision = this.decide(req, res, (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url);
+      decision = this.decide(req, res, (req as IncomingMessage & { originalUrl?: string }).originalUrl);
     } catch (error) {
       next(error);
       return;
@@ -146,13 +163,19 @@ export class MaintenanceHandler {
 
   /**
    * The proxy's `upgradeGuard`: judges a WebSocket handshake by the same rules as a request, as a
-   * write, since the socket it opens can write (refused in `on` and `read-only` mode unless the
-   * health path, an allowed path or IP, or a bypass cookie lets it through). Returns true to let it
-   * through; false once it has answered the refusal (status, Retry-After, no-store, no body) on the
-   * socket and closed it. Handshakes are never held, and sockets already open are left alone.
+   * write, since the socket it opens can write (refused in `on` and `read-only` mode unless an
+   * allowed path or IP, or a bypass cookie lets it through; the health path does not, health checks
+   * are plain requests). Returns true to let it through; false once it has answered the refusal (status, Retry-After, no-store, no body) on the
+   * socket and closed it. Handshakes are never held, and sockets already open are left alone. A
+   * path the path rule refuses is answered 400, as for a request.
    */
   readonly guardUpgrade = (req: IncomingMessage, socket: Duplex): boolean => {
-    const outcome = this.evaluate(req, req.url ?? '/', 'handshake');
+    const canonical = canonicalizeRequest(req);
+    if (!canonical.ok) {
+      refuseUpgrade(socket, 400, { 'Cache-Control': 'no-store' });
+      return false;
+    }
+    const outcome = this.evaluate(req, canonical.path, 'handshake');
     if (outcome.action !== 'refuse') return true;
     this.stats.refuse();
     refuseUpgrade(socket, outcome.state.status ?? 503, refusalTiming(outcome.state, Date.now()).headers);
@@ -170,12 +193,13 @@ export class MaintenanceHandler {
     this.waiting.expireAll();
   }
 
-  private evaluate(req: IncomingMessage, url: string, attempt: Attempt = 'request'): Outcome {
+  /** Judges the canonical `path` of `req` (never the raw target: see judgedPath). */
+  private evaluate(req: IncomingMessage, path: string, attempt: Attempt = 'request'): Outcome {
     const current = this.lookup(req);
     if (!current) return PASS;
     const { site, state } = current;
-    const path = requestPath(url);
-    if (path === this.healthPath) return PASS;
+    // Health checks are plain requests; a handshake to the health path would open a socket that can write.
+    if (path === this.healthPath && attempt === 'request') return PASS;
     // The secret URL answers with a cookie and a redirect, which a WebSocket client cannot use: a handshake is judged like any path.
     if (state.secretHash && attempt === 'request') {
       const granted = this.grantBypass(req, path, site, state.secretHash);
@@ -205,18 +229,15 @@ export class MaintenanceHandler {
     const headers = { 'Cache-Control': 'no-store', 'Set-Cookie': cookie.header };
     if (prefersJson(req)) {
       const body = safeJson({ bypass: 'granted', expiresAt: new Date(cookie.expiresAt).toISOString() });
-      return {
-        action: 'respond',
-        response: { status: 200, headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' }, body },
-      };
+      return { action: 'respond', response: { status: 200, headers: { ...headers, ...JSON_HEADERS }, body } };
     }
     return { action: 'respond', response: { status: 302, headers: { ...headers, Location: '/' }, body: '' } };
   }
 
-  private async holdThenDecide(req: IncomingMessage, res: ServerResponse, url: string, holdMs: number): Promise<MaintenanceDecision> {
-    const end = await this.waiting.hold(res, holdMs, () => this.evaluate(req, url).action !== 'refuse');
+  private async holdThenDecide(req: IncomingMessage, res: ServerResponse, path: string, holdMs: number): Promise<MaintenanceDecision> {
+    const end = await this.waiting.hold(res, holdMs, () => this.evaluate(req, path).action !== 'refuse');
     if (end === 'gone') return DROP;
-    const outcome = this.evaluate(req, url);
+    const outcome = this.evaluate(req, path);
     return outcome.action === 'refuse' ? this.refuse(req, outcome.site, outcome.state) : outcome;
   }
 
@@ -241,16 +262,21 @@ export function createMaintenanceHandler(options: MaintenanceOptions): Maintenan
 
 function apply(decision: MaintenanceDecision, req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
   if (decision.action === 'pass') next();
-  else if (decision.action === 'respond') writeResponse(res, decision.response, req.method);
+  else if (decision.action === 'respond') writeResponse(req, res, decision.response);
 }
 
-/** Writes a maintenance response to a plain ServerResponse (no body for HEAD). */
-function writeResponse(res: ServerResponse, response: MaintenanceResponse, method: string | undefined): void {
-  if (res.headersSent || res.destroyed) return;
-  res.statusCode = response.status;
-  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  res.setHeader('Content-Length', Buffer.byteLength(response.body));
-  res.end(method === 'HEAD' ? undefined : response.body);
+/**
+ * The path rule for `req`, whose `req.url` it rewrites to the canonical target. When the middleware
+ * is mounted below a path, `url` (the whole target as sent: Express's `originalUrl`, Koa's
+ * `ctx.originalUrl`) differs from `req.url`; the whole target is what the health path and the
+ * allow-lists name, so it is judged, by the same rule.
+ */
+function judgedPath(req: IncomingMessage, url: string | undefined): CanonicalRequest {
+  const raw = req.url;
+  const result = canonicalizeRequest(req);
+  if (!result.ok || url === undefined || url === raw || url === req.url) return result;
+  const whole = canonicalizeTarget(url);
+  return whole.ok ? { ok: true, path: whole.path } : whole;
 }
 
 function adjustMaxListeners(watcher: Watcher, delta: number): void {

@@ -6,7 +6,8 @@ import type { MaintenanceOptions } from './options';
 export interface KoaMaintenanceContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly originalUrl: string;
+  /** Rewritten to the canonical target with `req.url` when it held the same raw target (see canonicalizeRequest). */
+  originalUrl: string;
   status: number;
   body: unknown;
   respond?: boolean | undefined;
@@ -25,7 +26,10 @@ export type KoaMaintenanceMiddleware = ((ctx: KoaMaintenanceContext, next: () =>
 export function koaMaintenance(options: MaintenanceOptions | MaintenanceHandler): KoaMaintenanceMiddleware {
   const handler = options instanceof MaintenanceHandler ? options : createMaintenanceHandler(options);
   const middleware = async (ctx: KoaMaintenanceContext, next: () => Promise<unknown>): Promise<void> => {
+    const raw = ctx.req.url;
     const decision = await handler.decide(ctx.req, ctx.res, ctx.originalUrl);
+    // Koa copied the raw target at the start; later middleware and logs should see what is forwarded.
+    if (ctx.originalUrl === raw && ctx.req.url !== undefined) ctx.originalUrl = ctx.req.url;
     if (decision.action === 'pass') {
       await next();
     } else if (decision.action === 'drop') {

@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type Logger, SwitchyardError } from '@switchyard/core';
+import { escapeHtml, renderHtmlPage } from '@switchyard/core/internal';
 import type { MaintenancePage, MaintenancePageInfo } from './options';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char]!);
-}
+/** Escapes text for HTML content and quoted attribute values (for custom pages; the shared helper of core). */
+export { escapeHtml };
 
 /** Builds the function that renders the HTML page: the built-in one, a template file, or the caller's function. */
 export function createPageRenderer(page: MaintenancePage | undefined, logger: Logger): (info: MaintenancePageInfo) => string {
@@ -57,34 +54,10 @@ export function fillTemplate(template: string, info: MaintenancePageInfo): strin
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (placeholder, name: string) => values[name] ?? placeholder);
 }
 
-/** The built-in page: self-contained (inline CSS, no scripts or external assets), readable on a phone. */
+/** The built-in page: core's one HTML template with the state's message and when the site is expected back. */
 export function defaultPage(info: MaintenancePageInfo): string {
   const title = info.state.mode === 'read-only' ? 'Read-only for maintenance' : 'Down for maintenance';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-${refreshTag(info.refresh)}<title>${title}</title>
-<style>
-:root{color-scheme:light dark}
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f4f5f7;color:#1f2328;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-main{box-sizing:border-box;width:100%;max-width:34rem;margin:1rem;padding:2rem 1.5rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px rgba(0,0,0,.08)}
-h1{margin:0 0 .75rem;font-size:1.5rem;line-height:1.25}
-p{margin:0 0 .75rem;white-space:pre-line;overflow-wrap:anywhere}
-.back{margin:0;color:#57606a}
-@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}.back{color:#8b949e}}
-</style>
-</head>
-<body>
-<main>
-<h1>${title}</h1>
-<p>${escapeHtml(info.message)}</p>
-${info.expectedBack ? `<p class="back">${escapeHtml(info.expectedBack)}</p>\n` : ''}</main>
-</body>
-</html>
-`;
+  return renderHtmlPage({ title, message: info.message, note: info.expectedBack, refreshSeconds: info.refresh });
 }
 
 /** The sentence the built-in page shows about the expected return, as plain text; '' when unknown. */

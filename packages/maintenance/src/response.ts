@@ -1,14 +1,10 @@
 import type { MaintenanceState } from '@switchyard/core';
+import { HTML_HEADERS, type HttpResponse, JSON_HEADERS, safeJson } from '@switchyard/core/internal';
 import type { MaintenancePageInfo } from './options';
 import { expectedBackText } from './page';
 
-/** A response the middleware answers with instead of passing the request on. */
-export interface MaintenanceResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  /** Omitted on the wire for HEAD requests. */
-  readonly body: string;
-}
+/** A response the middleware answers with instead of passing the request on: core's one response shape. */
+export type MaintenanceResponse = HttpResponse;
 
 const DEFAULT_MESSAGE = 'We are doing some maintenance and will be back shortly.';
 const READ_ONLY_MESSAGE = 'We are doing some maintenance: you can look around, but changes cannot be saved right now.';
@@ -50,13 +46,11 @@ export function refusalResponse(context: RefusalContext): MaintenanceResponse {
   const status = state.status ?? 503;
   const message = state.message || (state.mode === 'read-only' ? READ_ONLY_MESSAGE : DEFAULT_MESSAGE);
   const { until, retryAfterSeconds, headers: timingHeaders } = refusalTiming(state, now);
-  const headers: Record<string, string> = { ...timingHeaders };
   if (context.json) {
-    headers['Content-Type'] = 'application/json; charset=utf-8';
     const body = { error: 'maintenance', message, retryAfter: retryAfterSeconds ?? null, ...(until ? { until: until.toISOString() } : {}) };
-    return { status, headers, body: safeJson(body) };
+    return { status, headers: { ...timingHeaders, ...JSON_HEADERS }, body: safeJson(body) };
   }
-  headers['Content-Type'] = 'text/html; charset=utf-8';
+  const headers = { ...timingHeaders, ...HTML_HEADERS };
   const info: MaintenancePageInfo = {
     site,
     state,
@@ -68,9 +62,4 @@ export function refusalResponse(context: RefusalContext): MaintenanceResponse {
     refresh,
   };
   return { status, headers, body: context.renderPage(info) };
-}
-
-/** JSON with `<` escaped, so a message can never read as markup even if the body is sniffed or embedded. */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c');
 }

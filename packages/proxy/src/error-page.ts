@@ -2,20 +2,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { prefersJson } from '@switchyard/core/internal';
 
 /**
- * Why a request could not be proxied. Every one is a 502 except a silent upstream (504): the proxy
- * never answers 503, which means maintenance.
+ * Why a request could not be proxied. Every one is a 502 except a silent upstream (504) and a target
+ * the path rule refuses (400): the proxy never answers 503, which means maintenance.
  */
-export type ProxyFailure = 'no_site' | 'no_route' | 'upstream_unavailable' | 'upstream_timeout';
+export type ProxyFailure = 'bad_request' | 'no_site' | 'no_route' | 'upstream_unavailable' | 'upstream_timeout';
 
 /** A rendered error response. */
 export interface ErrorResponse {
-  readonly status: 502 | 504;
+  readonly status: 400 | 502 | 504;
   /** Content type, and `cache-control: no-store`: a proxy error must never be cached. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
 
-const FAILURES: Record<ProxyFailure, { status: 502 | 504; title: string; message: string }> = {
+const FAILURES: Record<ProxyFailure, { status: 400 | 502 | 504; title: string; message: string }> = {
+  bad_request: { status: 400, title: 'Bad request', message: 'The request path is ambiguous or climbs above the root.' },
   no_site: { status: 502, title: 'Bad gateway', message: 'No site is configured for this address.' },
   no_route: { status: 502, title: 'Bad gateway', message: 'This site has no server to send the request to.' },
   upstream_unavailable: {
@@ -31,7 +32,7 @@ const FAILURES: Record<ProxyFailure, { status: 502 | 504; title: string; message
 };
 
 /** The status of a failure. */
-export function failureStatus(failure: ProxyFailure): 502 | 504 {
+export function failureStatus(failure: ProxyFailure): 400 | 502 | 504 {
   return FAILURES[failure].status;
 }
 

@@ -2,7 +2,7 @@ import type { Agent, ClientRequest, IncomingMessage, Server, ServerResponse } fr
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isSwitchyardError, type Logger, SwitchyardError } from '@switchyard/core';
-import { createSiteSelector, refuseUpgrade } from '@switchyard/core/internal';
+import { canonicalizeRequest, createSiteSelector, refuseUpgrade } from '@switchyard/core/internal';
 import HttpProxy from 'http-proxy';
 import { failureStatus, type ProxyFailure } from './error-page';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';
@@ -53,8 +53,12 @@ export class ProxyEngine {
     this.httpProxy.on('error', (error) => this.logger.error({ err: error.message }, 'proxy error outside a request'));
   }
 
-  /** The request's site and target, read from memory; a failure when the site is unknown or has no route. */
+  /**
+   * The request's site and target, read from memory; a failure when the path rule refuses the target
+   * (which it rewrites to the canonical form forwarded), or the site is unknown or has no route.
+   */
   route(req: IncomingMessage): ProxyRoute | ProxyFailure {
+    if (!canonicalizeRequest(req).ok) return 'bad_request';
     const site = this.selectSite(req);
     if (site === undefined) return 'no_site';
     const route = this.options.frontEnd.watcher.route(site);
@@ -126,6 +130,11 @@ export class ProxyEngine {
     // plainly rather than let http-proxy reset the connection.
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       refuseUpgrade(socket, 400);
+      return;
+    }
+    // The path rule before the guard, so the guard judges the target that is forwarded.
+    if (!canonicalizeRequest(req).ok) {
+      refuseUpgrade(socket, 400, { 'Cache-Control': 'no-store' });
       return;
     }
     if (!this.admitUpgrade(req, socket)) return;
