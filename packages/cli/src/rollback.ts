@@ -1,5 +1,5 @@
 import { ConflictError, defaultActor, type HistoryEntry, type StateKind, type Store, SwitchyardError } from '@switchyard/core';
-import { writeRaw } from '@switchyard/core/internal';
+import { parseStateValue, writeRaw } from '@switchyard/core/internal';
 import { cliError } from './errors';
 import { readHistory } from './site-history';
 
@@ -53,9 +53,28 @@ export async function planRollback(store: Store, site: string): Promise<Rollback
         `${kind} of ${site} is ${JSON.stringify(now)} but its last recorded change set ${JSON.stringify(newest.new)} (changed outside switchyard?); nothing rolled back, set it explicitly instead`,
       );
     }
-    if (oldest.old !== now) changes.push({ kind, from: now, to: oldest.old });
+    if (oldest.old !== now) changes.push({ kind, from: now, to: assertRestorable(site, kind, oldest.old) });
   }
   return { site, undoing, changes, version: current.version };
+}
+
+/**
+ * The value before the undone change, if it can be written back. A value that was malformed when
+ * it was replaced (a bare `redis-cli SET`) cannot: that refusal is a fact of the history, not a
+ * usage error, so it is SWITCHYARD_ERR_CONFLICT (exit 1) — and it comes before anything is written.
+ */
+function assertRestorable(site: string, kind: StateKind, value: string | null): string | null {
+  if (value === null) return value;
+  try {
+    parseStateValue(kind, value);
+    return value;
+  } catch (error) {
+    throw new SwitchyardError(
+      'SWITCHYARD_ERR_CONFLICT',
+      `${kind} of ${site} was ${JSON.stringify(value)} before its last recorded change, which is not valid (${(error as Error).message}); nothing rolled back, set it explicitly instead`,
+      { cause: error },
+    );
+  }
 }
 
 /** Options of applyRollback. */

@@ -12,7 +12,7 @@ import {
   type CutoverOptions,
   type CutoverStepOptions,
 } from './options';
-import { inProgress, unfinished } from './ownership';
+import { inProgress, stopOrphanedCommands, unfinished } from './ownership';
 import { checkAndPlan, type Preflight, planOf } from './preflight';
 import { CutoverRun, elapsed, emitter, eventError, stepIndex } from './runner';
 import { CUTOVER_STEP_DEFINITIONS } from './steps';
@@ -98,7 +98,8 @@ export async function resumeCutover(options: CutoverStepOptions): Promise<Cutove
   }
   const actor = options.actor ?? defaultActor();
   const emit = emitter(options.onEvent, journal.id, site);
-  const resumed: CutoverJournal = { ...journal, host: hostname(), pid: process.pid, updatedAt: new Date().toISOString() };
+  const stopped = await stopOrphanedCommands(journal, (action, ok, detail) => emit({ type: 'cleanup', action, ok, detail }));
+  const resumed: CutoverJournal = { ...stopped, host: hostname(), pid: process.pid, updatedAt: new Date().toISOString() };
   const fronts = await options.store.listFronts();
   emit({ type: 'plan', plan: planOf(resumed, options, fronts.length, true) });
   return new CutoverRun(options, resumed, actor, emit, performance.now(), []).run();
@@ -113,13 +114,16 @@ export async function abortCutover(options: CutoverBaseOptions): Promise<Cutover
   const site = assertSiteName(options.site ?? DEFAULT_SITE);
   const journal = await unfinished(options.store, site, 'abort');
   const emit = emitter(options.onEvent, journal.id, site);
+  const report = (action: string, ok: boolean, detail: string) => emit({ type: 'cleanup', action, ok, detail });
+  // The orphaned command first: a sync still copying would undo the undo.
+  await stopOrphanedCommands(journal, report);
   const cleanup = await undoCutover(options.store, journal, {
     actor: options.actor ?? defaultActor(),
     action: 'cutover abort',
     convergenceTimeoutMs: options.convergenceTimeoutMs ?? CUTOVER_DEFAULTS.convergenceTimeoutMs,
     failedStep: journal.step,
     wholeCutover: true,
-    report: (action, ok, detail) => emit({ type: 'cleanup', action, ok, detail }),
+    report,
   });
   if (cleanup.journalKept) {
     throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `abort of cutover ${journal.id} incomplete: ${cleanup.problems.join('; ')}`);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_SITE, type Store } from '@switchyard/core';
 import type { CutoverJournal } from '@switchyard/core/internal';
 import { type CliError, cliError } from '../errors';
+import { stopProcessGroup } from '../shell-command';
 import { readJournal } from './journal';
 
 /**
@@ -19,6 +20,41 @@ export async function unfinished(store: Store, site: string, verb: 'resume' | 'a
     );
   }
   return journal;
+}
+
+/**
+ * Stops the commands a dead cutover process left running (their process groups are in the step
+ * entries, `pgid`), so a resumed sync never runs beside the orphaned one and an abort leaves nothing
+ * behind. Only on the host that ran them; elsewhere the report says to check that host. Resolves to
+ * the journal without the groups that are gone.
+ */
+export async function stopOrphanedCommands(
+  journal: CutoverJournal,
+  report: (step: string, ok: boolean, detail: string) => void,
+): Promise<CutoverJournal> {
+  const steps = { ...journal.steps };
+  for (const [step, entry] of Object.entries(journal.steps)) {
+    if (typeof entry.pgid !== 'number') continue;
+    const group = { pgid: entry.pgid, ...(typeof entry.pgidStart === 'string' ? { startTime: entry.pgidStart } : {}) };
+    if (journal.host !== hostname()) {
+      report(
+        step,
+        false,
+        `the ${step} command of cutover ${journal.id} may still run on ${journal.host} (process group ${group.pgid}); stop it there`,
+      );
+      continue;
+    }
+    const outcome = await stopProcessGroup(group);
+    if (outcome === 'still running') {
+      report(step, false, `the ${step} command left by pid ${journal.pid} (process group ${group.pgid}) survived SIGKILL`);
+      continue;
+    }
+    if (outcome === 'stopped')
+      report(step, true, `stopped the ${step} command left running by pid ${journal.pid} (process group ${group.pgid})`);
+    const { pgid: _pgid, pgidStart: _start, ...rest } = entry;
+    steps[step] = rest;
+  }
+  return { ...journal, steps };
 }
 
 /** The error of a cutover started while another one of the site is unfinished. */

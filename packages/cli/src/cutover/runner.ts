@@ -1,6 +1,7 @@
 import { isSwitchyardError, type StateKind, type Store } from '@switchyard/core';
 import { type CutoverJournal, type CutoverJournalEntry, writeRaw } from '@switchyard/core/internal';
 import { waitForConvergence } from '../convergence';
+import { type ProcessGroupRecord, processGroupRecord } from '../shell-command';
 import { formatDuration } from '../style';
 import { CutoverError } from './cutover-error';
 import type { CutoverEvent, CutoverEventBody, CutoverEventError, CutoverReport, CutoverStepReport } from './events';
@@ -8,7 +9,7 @@ import { writeJournal } from './journal';
 import { CUTOVER_DEFAULTS, type CutoverStepOptions } from './options';
 import { stepsToRun } from './preflight';
 import { CUTOVER_STEPS, type CutoverStep, type CutoverStepContext, type CutoverStepDefinition } from './steps';
-import type { CutoverTaskContext } from './tasks';
+import type { CommandTracker, CutoverTaskContext } from './tasks';
 import { undoCutover } from './undo';
 
 /** Sends one progress event, filling in the cutover id, site and time. */
@@ -105,6 +106,27 @@ export class CutoverRun {
       ensure: (kind, value, expected, action) => this.ensure(kind, value, expected, action),
       converge: (version) => this.converge(version),
       task: () => this.taskContext(step),
+      commands: this.commandTracker(step),
+    };
+  }
+
+  /** Keeps the running command's process group in the step's journal entry (`pgid`, `pgidStart`) while it runs. */
+  private commandTracker(step: CutoverStep): CommandTracker {
+    let saved: Promise<void> = Promise.resolve();
+    const save = (group: ProcessGroupRecord | undefined) => {
+      const { pgid: _pgid, pgidStart: _start, ...entry } = this.journal.steps[step] ?? {};
+      const next = group ? { ...entry, pgid: group.pgid, ...(group.startTime ? { pgidStart: group.startTime } : {}) } : entry;
+      return this.saveJournal({ ...this.journal, steps: { ...this.journal.steps, [step]: next } });
+    };
+    return {
+      started: (pid) => {
+        saved = save(processGroupRecord(pid));
+      },
+      ended: async () => {
+        // Best effort: a journal that still names a finished command only makes a resume find it gone.
+        await saved.catch(() => undefined);
+        await save(undefined).catch(() => undefined);
+      },
     };
   }
 

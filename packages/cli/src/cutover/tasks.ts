@@ -1,5 +1,5 @@
 import { cliError } from '../errors';
-import { describeExit, runShellCommand } from '../shell-command';
+import { describeExit, runShellCommand, type ShellCommandResult } from '../shell-command';
 import { sleep } from '../sleep';
 
 /** What a sync, readiness or verify function is given. */
@@ -23,14 +23,49 @@ export type CutoverReadiness = string | ((context: CutoverTaskContext) => Promis
 /** How a task's output reaches the progress display. */
 export type TaskOutput = (line: string, stream: 'stdout' | 'stderr' | 'log') => void;
 
+/**
+ * Told when a shell command starts and when it has ended, so its process group is in the journal
+ * while it runs: `--resume` or `--abort` after this process was killed stops it (`stopProcessGroup`).
+ */
+export interface CommandTracker {
+  started(pid: number): void;
+  /** Resolves once the journal no longer names the command. */
+  ended(): Promise<void>;
+}
+
 /** Runs a task once; throws SWITCHYARD_ERR_CUTOVER_FAILED naming `what` when it fails. */
-export async function runTask(what: string, task: CutoverTask, context: CutoverTaskContext, output: TaskOutput): Promise<void> {
+export async function runTask(
+  what: string,
+  task: CutoverTask,
+  context: CutoverTaskContext,
+  output: TaskOutput,
+  tracker?: CommandTracker,
+): Promise<void> {
   if (typeof task === 'function') {
     await task(context);
     return;
   }
-  const result = await runShellCommand(task, { signal: context.signal, env: taskEnvironment(context), onLine: output });
+  const result = await runCommand(task, context.signal, context, output, tracker);
   if (result.exitCode !== 0) throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `${what} ${describeExit(result)}`);
+}
+
+async function runCommand(
+  command: string,
+  signal: AbortSignal,
+  context: CutoverTaskContext,
+  output: TaskOutput,
+  tracker: CommandTracker | undefined,
+): Promise<ShellCommandResult> {
+  try {
+    return await runShellCommand(command, {
+      signal,
+      env: taskEnvironment(context),
+      onLine: output,
+      ...(tracker ? { onSpawn: (pid: number) => tracker.started(pid) } : {}),
+    });
+  } finally {
+    await tracker?.ended();
+  }
 }
 
 /** Polls a readiness check every `intervalMs` until it passes; throws SWITCHYARD_ERR_CUTOVER_FAILED after `timeoutMs`. */
@@ -38,7 +73,7 @@ export async function pollUntilReady(
   check: CutoverReadiness,
   context: CutoverTaskContext,
   output: TaskOutput,
-  { timeoutMs, intervalMs }: { timeoutMs: number; intervalMs: number },
+  { timeoutMs, intervalMs, tracker }: { timeoutMs: number; intervalMs: number; tracker?: CommandTracker },
 ): Promise<number> {
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([context.signal, deadline]);
@@ -50,7 +85,7 @@ export async function pollUntilReady(
       const ready =
         typeof check === 'function'
           ? await check(attemptContext)
-          : (await runShellCommand(check, { signal, env: taskEnvironment(context), onLine: output })).exitCode === 0;
+          : (await runCommand(check, signal, context, output, tracker)).exitCode === 0;
       if (ready) return attempts;
       await sleep(intervalMs, signal);
     }

@@ -3,7 +3,7 @@ import type { CutoverJournal, CutoverJournalEntry } from '@switchyard/core/inter
 import type { PutBackOutcome } from '../../rollback';
 import type { CutoverPlanLine } from '../events';
 import type { CutoverOptions, CutoverStepOptions } from '../options';
-import type { CutoverTaskContext, TaskOutput } from '../tasks';
+import type { CommandTracker, CutoverTaskContext, TaskOutput } from '../tasks';
 
 /**
  * One step of a cutover, defined in one place: its name (in the journal, the plan, the events and
@@ -61,6 +61,8 @@ export interface CutoverStepContext {
   converge(version: number): Promise<string>;
   /** What a sync/verify task is given. */
   task(): CutoverTaskContext;
+  /** Journals the process group of each shell command the step runs, while it runs. */
+  readonly commands: CommandTracker;
   /** Where a task's output lines go (the progress display). */
   readonly output: TaskOutput;
 }

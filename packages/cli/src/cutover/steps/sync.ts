@@ -22,13 +22,14 @@ export const syncStep: CutoverStepDefinition<'sync'> = {
     const { options } = context;
     const done: string[] = [];
     if (options.sync) {
-      await runTask('the sync command', options.sync, context.task(), context.output);
+      await runTask('the sync command', options.sync, context.task(), context.output, context.commands);
       done.push(typeof options.sync === 'string' ? 'sync command succeeded' : 'synced');
     }
     if (options.untilReady) {
       const attempts = await pollUntilReady(options.untilReady, context.task(), context.output, {
         timeoutMs: options.readyTimeoutMs ?? CUTOVER_DEFAULTS.readyTimeoutMs,
         intervalMs: options.readyIntervalMs ?? CUTOVER_DEFAULTS.readyIntervalMs,
+        tracker: context.commands,
       });
       done.push(`ready after ${attempts} check(s)`);
     }

@@ -26,7 +26,7 @@ export const verifyStep: CutoverStepDefinition<'verify'> = {
   async run(context) {
     const { options, journal } = context;
     if (options.verify) {
-      await runTask('the verify command', options.verify, context.task(), context.output);
+      await runTask('the verify command', options.verify, context.task(), context.output, context.commands);
       return 'verify command succeeded';
     }
     const health = await checkHealth(journal.to, {
