@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import koaProxies from 'koa-proxies';
-import { type ProxyFailure, renderFailure } from './error-page';
 import type { ProxyOptions } from './options';
-import { ProxyEngine, type UpstreamRequestOptions } from './proxy-engine';
 import type { ProxyHandler } from './proxy-handler';
+import { createProxyHandler } from './proxy-handler';
 
 /** The parts of a Koa context the proxy uses; any Koa 2 or 3 context fits. */
 export interface KoaContextLike {
@@ -11,9 +9,8 @@ export interface KoaContextLike {
   readonly res: ServerResponse;
   /** Koa reports request errors through it, including those of a client connection that went away. */
   onerror(error: Error | null): void;
-  status: number;
-  body: unknown;
-  set(field: string, value: string): void;
+  /** Set to false: the proxy writes the response itself. */
+  respond?: boolean;
 }
 
 /** Koa middleware that proxies every request it sees; it never calls `next`. */
@@ -24,56 +21,26 @@ export interface KoaProxy {
   close: ProxyHandler['close'];
 }
 
-type KoaProxiesMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
-
 /**
- * Creates Koa middleware, built on koa-proxies, proxying every request to its site's current
- * target. Mount it after the maintenance middleware and before any body parser; attach it to the
- * server for WebSockets: `proxy.attach(app.listen(8080))`.
+ * Creates Koa middleware proxying every request to its site's current target, on the same engine as
+ * the Express and plain `http` proxies. The response is written straight to `ctx.res` (`ctx.respond =
+ * false`); `ctx.status` reads what was sent and the returned promise settles when the response is
+ * done, so outer middleware (loggers, timers) see the status and the whole exchange. Mount it after
+ * the maintenance middleware and before any body parser; attach it to the server for WebSockets:
+ * `proxy.attach(app.listen(8080))`.
  */
 export function koaProxy(options: ProxyOptions): KoaProxy {
-  const engine = new ProxyEngine(options);
-  const upstreams = new WeakMap<IncomingMessage, UpstreamRequestOptions>();
-  const failures = new WeakMap<IncomingMessage, ProxyFailure>();
-  // koa-proxies registers event handlers once per middleware, so they must work from their arguments alone.
-  const events = {
-    proxyReq: engine.onProxyReq,
-    proxyRes: engine.onProxyRes,
-    error: (error: Error, req: IncomingMessage, res: ServerResponse) => {
-      const failure = engine.fail(error, req, res);
-      if (failure) failures.set(req, failure);
-    },
-  };
-  const proxies = koaProxies('/', (_params, ctx) => ({
-    ...upstreams.get(ctx.req)!,
-    events,
-    logs: false,
-  })) as unknown as KoaProxiesMiddleware;
-
-  const middleware: KoaProxy = async (ctx, next) => {
-    const route = engine.route(ctx.req);
-    if (typeof route === 'string') {
-      respond(ctx, route);
-      return;
-    }
-    upstreams.set(ctx.req, engine.dispatch(ctx.req, ctx.res, route));
+  const handler = createProxyHandler(options);
+  const handle = handler.handle;
+  const middleware = (ctx: KoaContextLike): Promise<void> => {
+    ctx.respond = false;
     silenceClientDisconnects(ctx);
-    try {
-      await proxies(ctx, next);
-    } catch (error) {
-      // koa-proxies rejects when the response closes unfinished: the client left, or the response was cut
-      // because the upstream died mid-way. Both are handled; Koa must not report them as errors.
-      if (ctx.res.destroyed) return;
-      throw error;
-    }
-    // koa-proxies would answer 503 (maintenance!) or 500; the failure decides the status instead.
-    const failure = failures.get(ctx.req);
-    if (failure) respond(ctx, failure);
+    const res = ctx.res;
+    const closed = new Promise<void>((resolve) => res.once('close', resolve));
+    handle(ctx.req, res);
+    return closed;
   };
-  middleware.upgrade = engine.upgrade;
-  middleware.attach = (server) => engine.attach(server);
-  middleware.close = () => engine.close();
-  return middleware;
+  return Object.assign(middleware, { upgrade: handler.upgrade, attach: handler.attach, close: handler.close });
 }
 
 /**
@@ -87,11 +54,4 @@ function silenceClientDisconnects(ctx: KoaContextLike): void {
     if (error && (ctx.res.destroyed || ctx.req.socket.destroyed)) return;
     report.call(ctx, error);
   };
-}
-
-function respond(ctx: KoaContextLike, failure: ProxyFailure): void {
-  const page = renderFailure(ctx.req, failure);
-  ctx.status = page.status;
-  for (const [name, value] of Object.entries(page.headers)) ctx.set(name, value);
-  ctx.body = page.body;
 }

@@ -20,9 +20,16 @@ export interface ProxyOptions extends SiteSelectionOptions {
    * request fails with a 504 (or, once the response has started, is cut). Default 30 000 ms.
    */
   timeoutMs?: number;
-  /** Most sockets open to one upstream at once; more requests wait for a free one. Default: no limit. */
+  /**
+   * Most connections open to one upstream origin at once; more requests wait for a free one. Default 256;
+   * `Infinity` for no limit.
+   */
   maxSockets?: number;
-  /** Most idle keep-alive sockets kept per upstream. Default 256. */
+  /**
+   * Accepted for compatibility and ignored since the engine moved to undici's `Pool`: idle connections
+   * are kept until `idleSocketTimeoutMs`, never more than `maxSockets`.
+   * @deprecated no effect
+   */
   maxFreeSockets?: number;
   /**
    * How long an idle keep-alive socket to an upstream is kept. Shorter than the upstream's own keep-alive
@@ -73,7 +80,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     frontEnd: options.frontEnd,
     changeOrigin: options.changeOrigin ?? false,
     timeoutMs: positive('timeoutMs', options.timeoutMs, 30_000),
-    maxSockets: positive('maxSockets', options.maxSockets, Number.POSITIVE_INFINITY),
+    maxSockets: positive('maxSockets', options.maxSockets, 256),
     maxFreeSockets: positive('maxFreeSockets', options.maxFreeSockets, 256),
     idleSocketTimeoutMs: positive('idleSocketTimeoutMs', options.idleSocketTimeoutMs, 4000),
     upgradeGuard: options.upgradeGuard,

@@ -1,12 +1,14 @@
-import type { Agent, ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { isSwitchyardError, type Logger, SwitchyardError } from '@switchyard/core';
+import { isSwitchyardError, type Logger, noteRequest, SwitchyardError, type UpstreamFailureKind } from '@switchyard/core';
 import { canonicalizeRequest, createSiteSelector, refuseUpgrade } from '@switchyard/core/internal';
 import HttpProxy from 'http-proxy';
-import { failureStatus, type ProxyFailure } from './error-page';
+import { failureStatus, type ProxyFailure, sendFailure } from './error-page';
+import { CLIENT_GONE, Exchange, type ExchangeOwner } from './exchange';
+import { upstreamRequestHeaders } from './headers';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';
-import { UpstreamAgents } from './upstream-agents';
+import { UpstreamPools } from './upstream-pools';
 
 /** Where one request goes: the site it belongs to and that site's current target. */
 export interface ProxyRoute {
@@ -14,26 +16,23 @@ export interface ProxyRoute {
   readonly target: string;
 }
 
-/** The http-proxy options of one proxied request (also valid koa-proxies options). */
-export interface UpstreamRequestOptions {
-  readonly target: string;
-  readonly agent: Agent;
-  readonly xfwd: true;
-  readonly changeOrigin: boolean;
-}
+/** undici's codes for an upstream that stayed silent too long (connecting, before its head, between body chunks). */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
- * What the Koa, Express and plain `http` front doors share: target resolution from the watcher,
- * keep-alive agents, timeouts, in-flight counters, failure classification and logging, WebSockets.
+ * The one forwarding engine under the plain `http`, Express and Koa adapters: target resolution from
+ * the watcher, pooled upstream connections (undici), header rules, timeouts, in-flight counters,
+ * failure classification and logging, WebSockets (a raw socket pipe through http-proxy's `ws`).
  */
-export class ProxyEngine {
+export class ProxyEngine implements ExchangeOwner {
   readonly options: ResolvedProxyOptions;
-  /** The http-proxy instance for plain `http`/Express requests and for every WebSocket. */
-  readonly httpProxy: HttpProxy;
   private readonly logger: Logger;
   private readonly selectSite: (req: IncomingMessage) => string | undefined;
-  private readonly agents: UpstreamAgents;
-  private readonly routes = new WeakMap<IncomingMessage, ProxyRoute>();
+  private readonly pools: UpstreamPools;
+  /** Only for WebSocket handshakes; HTTP requests go through the pools. */
+  private readonly wsProxy: HttpProxy;
+  /** Sites of WebSocket handshakes, for their log lines. */
+  private readonly wsRoutes = new WeakMap<IncomingMessage, ProxyRoute>();
   /** Targets whose last exchange failed: the first failure of an outage is a warning, repeats are debug. */
   private readonly failingTargets = new Set<string>();
   /** Client sockets of open WebSocket tunnels, closed by close(). */
@@ -44,13 +43,11 @@ export class ProxyEngine {
     this.options = resolveProxyOptions(options);
     this.logger = this.options.logger;
     this.selectSite = createSiteSelector(this.options.frontEnd.watcher, this.options);
-    this.agents = new UpstreamAgents(this.options);
-    this.httpProxy = HttpProxy.createProxyServer({});
-    this.httpProxy.on('proxyReq', this.onProxyReq);
-    this.httpProxy.on('proxyRes', this.onProxyRes);
-    this.httpProxy.on('proxyReqWs', this.onProxyReqWs);
+    this.pools = new UpstreamPools(this.options);
+    this.wsProxy = HttpProxy.createProxyServer({});
+    this.wsProxy.on('proxyReqWs', this.onProxyReqWs);
     // Every call passes a callback, so this only guards against http-proxy's own "no target" emit.
-    this.httpProxy.on('error', (error) => this.logger.error({ err: error.message }, 'proxy error outside a request'));
+    this.wsProxy.on('error', (error) => this.logger.error({ err: error.message }, 'proxy error outside a request'));
   }
 
   /**
@@ -65,61 +62,53 @@ export class ProxyEngine {
     return route ? { site, target: route.target } : 'no_route';
   }
 
-  /**
-   * Starts proxying `req` to `route`: counts it in flight until the response closes and returns the
-   * http-proxy options for it.
-   */
-  dispatch(req: IncomingMessage, res: ServerResponse, route: ProxyRoute): UpstreamRequestOptions {
-    this.routes.set(req, route);
-    res.once('close', this.options.frontEnd.stats.begin(req.method));
-    // Node's server has already answered `100 Continue`; forwarded, the header would also make
-    // http-proxy skip its proxyReq event, and with it the upstream timeout.
-    delete req.headers.expect;
-    return { target: route.target, agent: this.agents.for(route.target), xfwd: true, changeOrigin: this.options.changeOrigin };
+  /** Proxies one request to its site's current target; answers 502/504 itself when that fails. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const route = this.route(req);
+    if (typeof route === 'string') {
+      sendFailure(req, res, route);
+      return;
+    }
+    this.forward(req, res, route.site, route.target);
+  };
+
+  /** Forwards `req` to `target`, counting it in flight until the client's response closes. */
+  private forward(req: IncomingMessage, res: ServerResponse, site: string, target: string): void {
+    noteRequest(req, { site, target });
+    const upstream = this.pools.for(target);
+    const done = this.options.frontEnd.stats.begin(req.method);
+    const exchange = new Exchange(this, req, res, site, target, done);
+    const headers = req.headers;
+    const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+    upstream.pool.dispatch(
+      {
+        method: req.method as 'GET',
+        // route() ran the path rule: req.url is the canonical origin-form target.
+        path: upstream.pathPrefix + (req.url ?? '/'),
+        headers: upstreamRequestHeaders(req, { targetHost: upstream.host, changeOrigin: this.options.changeOrigin }),
+        body: hasBody ? req : null,
+      },
+      exchange,
+    );
   }
 
-  /** proxyReq handler: drops the client's hop-by-hop headers and bounds how long the upstream may stay silent. */
-  readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage): void => {
-    // A client's `Connection: close` (or HTTP/1.0) is about its own connection; forwarded, it would
-    // make the upstream close every pooled connection after one request.
-    if (!proxyReq.headersSent) {
-      for (const name of hopByHopHeaders(req)) proxyReq.removeHeader(name);
+  answered(exchange: Exchange): void {
+    if (this.failingTargets.size > 0 && this.failingTargets.delete(exchange.target)) {
+      this.logger.warn({ site: exchange.site, target: exchange.target }, 'upstream answering again');
     }
-    this.limitSilence(proxyReq);
-  };
+  }
 
-  /** proxyRes handler: notes a recovered upstream and cuts the client off if the upstream dies mid-response. */
-  readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
-    const route = this.routes.get(req);
-    if (route && this.failingTargets.delete(route.target)) {
-      this.logger.warn({ site: route.site, target: route.target }, 'upstream answering again');
+  failed(exchange: Exchange, error: Error, clientGone: boolean): void {
+    const { req, res } = exchange;
+    if (clientGone) {
+      if (error !== CLIENT_GONE)
+        this.logger.debug({ ...this.describe(exchange), err: error.message }, 'client went away during a proxied request');
+      return;
     }
-    proxyRes.once('close', () => {
-      if (proxyRes.complete || res.destroyed) return;
-      // Headers are out, so no error page is possible: an incomplete response must not look complete.
-      this.noteFailure(
-        req,
-        new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'the upstream closed the connection in the middle of its response'),
-      );
-      res.destroy();
-    });
-  };
-
-  /**
-   * Error callback of a proxied request: logs it and returns the failure to answer with, or undefined
-   * when there is nobody to answer (client gone, or response already started; then it is destroyed).
-   */
-  fail(error: Error, req: IncomingMessage, res: ServerResponse): ProxyFailure | undefined {
-    if (res.destroyed || req.socket.destroyed) {
-      this.logger.debug({ ...this.describe(req), err: error.message }, 'client went away during a proxied request');
-      return undefined;
-    }
-    const failure = this.noteFailure(req, error);
-    if (res.headersSent) {
-      res.destroy();
-      return undefined;
-    }
-    return failure;
+    const failure = this.noteFailure(req, error, exchange);
+    // Once the head is out no error page is possible: an incomplete response must not look complete.
+    if (res.headersSent) res.destroy();
+    else sendFailure(req, res, failure);
   }
 
   /** Proxies a WebSocket upgrade, once the upgradeGuard (if any) lets it through, to the current target of the request's site. */
@@ -144,10 +133,11 @@ export class ProxyEngine {
       refuseUpgrade(socket, failureStatus(route));
       return;
     }
-    this.routes.set(req, route);
+    this.wsRoutes.set(req, route);
+    noteRequest(req, route);
     req.headers['x-forwarded-host'] ??= req.headers.host;
     const options = { target: route.target, xfwd: true, changeOrigin: this.options.changeOrigin };
-    this.httpProxy.ws(req, socket, head, options, (error: Error) => {
+    this.wsProxy.ws(req, socket, head, options, (error: Error) => {
       if (socket.destroyed) return;
       const failure = this.noteFailure(req, error);
       if (this.tunnels.has(socket)) socket.destroy();
@@ -163,14 +153,14 @@ export class ProxyEngine {
   }
 
   /**
-   * Detaches from servers, closes open WebSocket tunnels and the upstream sockets (with any exchange
+   * Detaches from servers, closes open WebSocket tunnels and the upstream connections (with any exchange
    * still running on them); call it once the server stopped accepting requests and they drained.
    */
   close(): void {
     for (const server of this.attachedServers) server.off('upgrade', this.upgrade);
     this.attachedServers.clear();
     for (const socket of this.tunnels) socket.destroy();
-    this.agents.destroy();
+    this.pools.destroy();
   }
 
   /** Runs the upgradeGuard; a guard that throws is logged and the handshake answered 500, so it cannot crash the server. */
@@ -187,7 +177,10 @@ export class ProxyEngine {
   }
 
   private readonly onProxyReqWs = (proxyReq: ClientRequest, _req: IncomingMessage, socket: Socket): void => {
-    this.limitSilence(proxyReq);
+    const { timeoutMs } = this.options;
+    proxyReq.setTimeout(timeoutMs, () => {
+      proxyReq.destroy(new SwitchyardError('SWITCHYARD_ERR_UPSTREAM_TIMEOUT', `the upstream sent nothing for ${timeoutMs} ms`));
+    });
     const abandon = () => proxyReq.destroy();
     socket.once('close', abandon);
     proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
@@ -201,19 +194,15 @@ export class ProxyEngine {
     });
   };
 
-  private limitSilence(proxyReq: ClientRequest): void {
-    const { timeoutMs } = this.options;
-    proxyReq.setTimeout(timeoutMs, () => {
-      proxyReq.destroy(new SwitchyardError('SWITCHYARD_ERR_UPSTREAM_TIMEOUT', `the upstream sent nothing for ${timeoutMs} ms`));
-    });
-  }
-
-  private noteFailure(req: IncomingMessage, error: Error): ProxyFailure {
-    const failure: ProxyFailure = isSwitchyardError(error, 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT') ? 'upstream_timeout' : 'upstream_unavailable';
-    const route = this.routes.get(req);
-    const fields = { ...this.describe(req), failure, code: (error as NodeJS.ErrnoException).code, err: error.message };
-    if (route && !this.failingTargets.has(route.target)) {
-      this.failingTargets.add(route.target);
+  private noteFailure(req: IncomingMessage, error: Error, exchange?: Exchange): ProxyFailure {
+    const code = (error as NodeJS.ErrnoException).code;
+    const kind = failureKind(error, code);
+    noteRequest(req, { upstreamFailure: kind });
+    const failure: ProxyFailure = kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable';
+    const target = exchange?.target ?? this.wsRoutes.get(req)?.target;
+    const fields = { ...this.describe(exchange ?? req), failure, code, err: error.message };
+    if (target !== undefined && !this.failingTargets.has(target)) {
+      this.failingTargets.add(target);
       this.logger.warn(fields, 'upstream failed; answering 502/504 until it answers again');
     } else {
       this.logger.debug(fields, 'upstream failed');
@@ -221,18 +210,17 @@ export class ProxyEngine {
     return failure;
   }
 
-  private describe(req: IncomingMessage): Record<string, unknown> {
-    const route = this.routes.get(req);
+  private describe(of: IncomingMessage | Exchange): Record<string, unknown> {
+    const req = of instanceof Exchange ? of.req : of;
+    const route = of instanceof Exchange ? of : this.wsRoutes.get(req);
     // The query string may carry tokens; the path is enough to find the request.
     const path = (req.url ?? '').split('?', 1)[0]!.slice(0, 200);
     return { site: route?.site, target: route?.target, method: req.method, path };
   }
 }
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection'];
-
-/** The headers of a request that concern only the client's connection (RFC 9110 §7.6.1). */
-function hopByHopHeaders(req: IncomingMessage): string[] {
-  const listed = (req.headers.connection ?? '').split(',').map((name) => name.trim().toLowerCase());
-  return [...HOP_BY_HOP, ...listed.filter((name) => name !== '' && name !== 'close' && name !== 'keep-alive')];
+function failureKind(error: Error, code: string | undefined): UpstreamFailureKind {
+  if (code === 'ECONNREFUSED') return 'refused';
+  if ((code !== undefined && TIMEOUT_CODES.has(code)) || isSwitchyardError(error, 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT')) return 'timeout';
+  return 'reset';
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { sendFailure } from './error-page';
 import type { ProxyOptions } from './options';
 import { ProxyEngine } from './proxy-engine';
 
@@ -13,9 +12,9 @@ export interface ProxyHandler {
   /** Sends the server's WebSocket upgrades through the proxy (`server.on('upgrade', proxy.upgrade)`). */
   attach(server: Server): void;
   /**
-   * Detaches from servers, closes open WebSocket tunnels and the pooled upstream sockets (cutting any
-   * exchange still running): call it on shutdown once `server.close()` stopped new requests and the
-   * front end's `stats.inFlight` drained.
+   * Detaches from servers, closes open WebSocket tunnels and the pooled upstream connections (cutting
+   * any exchange still running): call it on shutdown once `server.close()` stopped new requests and
+   * the front end's `stats.inFlight` drained.
    */
   close(): void;
 }
@@ -34,22 +33,7 @@ export interface ExpressProxy {
  */
 export function createProxyHandler(options: ProxyOptions): ProxyHandler {
   const engine = new ProxyEngine(options);
-  return {
-    handle(req, res) {
-      const route = engine.route(req);
-      if (typeof route === 'string') {
-        sendFailure(req, res, route);
-        return;
-      }
-      engine.httpProxy.web(req, res, engine.dispatch(req, res, route), (error) => {
-        const failure = engine.fail(error, req, res);
-        if (failure) sendFailure(req, res, failure);
-      });
-    },
-    upgrade: engine.upgrade,
-    attach: (server) => engine.attach(server),
-    close: () => engine.close(),
-  };
+  return { handle: engine.handle, upgrade: engine.upgrade, attach: (server) => engine.attach(server), close: () => engine.close() };
 }
 
 /**
@@ -60,9 +44,10 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
  */
 export function expressProxy(options: ProxyOptions): ExpressProxy {
   const handler = createProxyHandler(options);
-  const middleware: ExpressProxy = (req, res) => handler.handle(req, res);
-  middleware.upgrade = handler.upgrade;
-  middleware.attach = handler.attach;
-  middleware.close = handler.close;
-  return middleware;
+  const handle = handler.handle;
+  return Object.assign((req: IncomingMessage, res: ServerResponse) => handle(req, res), {
+    upgrade: handler.upgrade,
+    attach: handler.attach,
+    close: handler.close,
+  });
 }

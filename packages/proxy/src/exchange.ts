@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { clientResponseHeaders } from './headers';
+
+/** What an exchange reports back to the engine that started it. */
+export interface ExchangeOwner {
+  /** The response head arrived: the upstream answers (the engine logs a recovery). */
+  answered(exchange: Exchange): void;
+  /** The exchange failed: the upstream, or the client going away (`clientGone`). */
+  failed(exchange: Exchange, error: Error, clientGone: boolean): void;
+}
+
+/** The reason an exchange is aborted when its client went away; never reported as an upstream failure. */
+export const CLIENT_GONE = new Error('the client went away');
+
+/**
+ * One proxied request, as an undici dispatch handler: streams the upstream's response to `res` with
+ * back-pressure (undici stops reading the upstream socket while `res` is full), aborts the upstream
+ * request when the client goes away, and hands failures to its owner. A class rather than closures:
+ * one allocation per request on the hot path.
+ */
+export class Exchange implements Dispatcher.DispatchHandlers {
+  private abortUpstream: ((error?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly owner: ExchangeOwner,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly site: string,
+    readonly target: string,
+    /** Called once when the client's response closes (finished or not): ends the in-flight count. */
+    private readonly done: () => void,
+  ) {
+    res.once('close', this.onClientClose);
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortUpstream = abort;
+    // Queued for a free connection while the client left: do not start the exchange at all.
+    if (this.res.destroyed) abort(CLIENT_GONE);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx informational heads (103 Early Hints…) are not passed on, as with Node's own client.
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    this.owner.answered(this);
+    const res = this.res;
+    const headers = clientResponseHeaders(rawHeaders);
+    if (res.getHeaderNames().length > 0) {
+      // A framework set headers already (Express's X-Powered-By): writeHead would merge the list with
+      // setHeader and keep only the last of repeated headers (Set-Cookie). Append instead.
+      for (let i = 0; i < headers.length; i += 2) res.removeHeader(headers[i]!);
+      for (let i = 0; i < headers.length; i += 2) res.appendHeader(headers[i]!, headers[i + 1]!);
+      if (statusText) res.writeHead(statusCode, statusText);
+      else res.writeHead(statusCode);
+    } else if (statusText) {
+      res.writeHead(statusCode, statusText, headers);
+    } else {
+      res.writeHead(statusCode, headers);
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    // Trailers are hop-by-hop here: the client's response is framed by Node, not by the upstream.
+    this.settled = true;
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    this.settled = true;
+    this.owner.failed(this, error, error === CLIENT_GONE || this.res.destroyed || this.req.socket.destroyed);
+  }
+
+  private readonly onDrain = (): void => this.resumeUpstream?.();
+
+  private readonly onClientClose = (): void => {
+    this.done();
+    // The client left before the exchange ended: stop the upstream request (its connection is closed).
+    if (!this.settled) this.abortUpstream?.(CLIENT_GONE);
+  };
+}

@@ -1,0 +1,56 @@
+import { Pool } from 'undici';
+import type { ResolvedProxyOptions } from './options';
+
+/** One target, parsed once: the connection pool to its origin and what each request needs from it. */
+export interface Upstream {
+  readonly pool: Pool;
+  /** The target's path without its trailing slash (`''` for a bare origin): prefixed to every proxied path. */
+  readonly pathPrefix: string;
+  /** `host[:port]` of the target, the Host sent with `changeOrigin`. */
+  readonly host: string;
+}
+
+/**
+ * Keep-alive connection pools to the upstreams (undici `Pool`, one per origin; bench/README.md says
+ * why undici). Targets come from the store, so the map stays small; a target no longer routed keeps
+ * its idle pool only until its connections time out.
+ */
+export class UpstreamPools {
+  private readonly byTarget = new Map<string, Upstream>();
+  private readonly byOrigin = new Map<string, Pool>();
+
+  constructor(private readonly options: Pick<ResolvedProxyOptions, 'maxSockets' | 'idleSocketTimeoutMs' | 'timeoutMs'>) {}
+
+  /** The upstream of a target URL (`http://…` or `https://…`, validated by the store). */
+  for(target: string): Upstream {
+    let upstream = this.byTarget.get(target);
+    if (upstream) return upstream;
+    const url = new URL(target);
+    let pool = this.byOrigin.get(url.origin);
+    if (!pool) {
+      const { maxSockets, idleSocketTimeoutMs, timeoutMs } = this.options;
+      pool = new Pool(url.origin, {
+        connections: Number.isFinite(maxSockets) ? maxSockets : null,
+        // One request per connection at a time: arbitrary upstreams are not safe to pipeline to.
+        pipelining: 1,
+        keepAliveTimeout: idleSocketTimeoutMs,
+        keepAliveMaxTimeout: idleSocketTimeoutMs,
+        // "Silent for timeoutMs" at each stage: connecting, before the response head, between body chunks.
+        connect: { timeout: timeoutMs },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      this.byOrigin.set(url.origin, pool);
+    }
+    upstream = { pool, pathPrefix: url.pathname.replace(/\/$/, ''), host: url.host };
+    this.byTarget.set(target, upstream);
+    return upstream;
+  }
+
+  /** Closes every pooled connection, idle or busy (requests still running on them fail). */
+  destroy(): void {
+    for (const pool of this.byOrigin.values()) void pool.destroy().catch(() => undefined);
+    this.byOrigin.clear();
+    this.byTarget.clear();
+  }
+}
