@@ -98,6 +98,16 @@ for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontK
       assert.equal(json.headers['content-type'], 'application/json');
     });
 
+    test('the path rule: the upstream gets the canonical path; an ambiguous one is answered 400 and never forwarded', async () => {
+      const { json } = await requestJson<Echo>(`${front.url}/a//b/../c?x=1`, { headers: { host: 'echo.test' } });
+      assert.equal(json.url, '/a/c?x=1');
+      const refused = await requestJson<{ error: string }>(`${front.url}/admin/%2e%2e/public`, {
+        headers: { host: 'echo.test', accept: 'application/json' },
+      });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.json.error, 'bad_request');
+    });
+
     test('a target with a path prefixes every proxied path', async () => {
       const { json } = await requestJson<Echo>(`${front.url}/page?q=1`, { headers: { host: 'prefix.test' } });
       assert.equal(json.url, '/base/page?q=1');
