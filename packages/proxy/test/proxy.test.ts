@@ -131,6 +131,9 @@ for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontK
       assert.equal(status, 502);
       assert.equal(json.error, 'no_site');
       assert.match(json.message, /No site/);
+      const head = await request(`${front.url}/`, { method: 'HEAD', headers: { host: 'nowhere.test' } });
+      assert.equal(head.status, 502);
+      assert.equal(head.body, '', 'HEAD gets no body');
     });
 
     test('a site without a route gets a 502', async () => {
