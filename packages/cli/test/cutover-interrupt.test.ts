@@ -7,16 +7,8 @@ import { startCli } from '../../../test/support/cli';
 import { waitFor } from '../../../test/support/wait';
 import type { CutoverEvent, CutoverJournal } from '../src/index';
 import { runMain } from './helpers/in-process';
+import { isRunning } from './helpers/process-alive';
 import { startTestbed, type Testbed } from './helpers/testbed';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('interrupted cutovers', () => {
   let bed: Testbed;

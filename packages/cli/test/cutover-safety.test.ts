@@ -13,19 +13,11 @@ import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
 import type { CutoverEvent } from '../src/index';
 import { runMain } from './helpers/in-process';
+import { isRunning } from './helpers/process-alive';
 
 const PASSWORD = 'hunter2-redis-secret';
 const OLD = 'http://127.0.0.1:9';
 const NEW = 'http://127.0.0.1:10';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('cutover safety: secrets, orphaned commands, rollback refusals', () => {
   let redis: RedisServer;

@@ -90,7 +90,7 @@ export const cutoverCommand: CommandSpec = {
     };
     context.signal.addEventListener('abort', onInterrupt, { once: true });
     try {
-      if (args.flag('abort')) return await abort(context, progress);
+      if (args.flag('abort')) return await abort(context, progress, convergenceTimeout(args));
       const steps = stepOptions(context, args, progress);
       if (args.flag('resume')) await resumeCutover(steps);
       else {
@@ -134,13 +134,14 @@ function stepOptions(context: CommandContext, args: ParsedArgs, progress: Cutove
   };
 }
 
-async function abort(context: CommandContext, progress: CutoverProgress): Promise<number> {
+async function abort(context: CommandContext, progress: CutoverProgress, convergenceTimeoutMs: number): Promise<number> {
   if (!(await context.confirm(`Undo the unfinished cutover of ${context.site}?`))) {
     throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'abort cancelled; nothing changed');
   }
   const report = await abortCutover({
     store: context.store,
     site: context.site,
+    convergenceTimeoutMs,
     onEvent: progress.onEvent,
   });
   if (context.json) context.printJson({ type: 'aborted', cutoverId: report.cutoverId, site: report.site, cleanup: report.cleanup });
