@@ -72,7 +72,7 @@ export function validateMaintenance(data: unknown): MaintenanceState {
   if (input.status !== undefined) state.status = integer(input.status, 'status', 400, 599);
   if (input.secretHash !== undefined) {
     if (typeof input.secretHash !== 'string' || !/^[0-9a-f]{64}$/.test(input.secretHash)) {
-      throw invalid('"secretHash" must be 64 lower-case hex digits (SHA-256 of the secret)');
+      throw invalid('"secretHash" must be 64 lower-case hex digits (hashSecret() of the secret)');
     }
     state.secretHash = input.secretHash;
   }

@@ -24,7 +24,7 @@ import {
   writeResponse,
 } from '@switchyard/core/internal';
 import { allowListOf } from './allow-list';
-import { BypassCookies, secretMatches } from './bypass-cookie';
+import { BypassCookies, unlockSecret } from './bypass-cookie';
 import { type ClientAddress, createClientAddress } from './client-address';
 import { HeldRequests } from './held-requests';
 import type { MaintenanceOptions, MaintenancePageInfo } from './options';
@@ -106,7 +106,6 @@ export class MaintenanceHandler {
       name: cookieName,
       ttlMs: wholeNumber(options.bypassTtlMs ?? DAY_MS / 2, 'bypassTtlMs', 1, 400 * DAY_MS),
       domain: options.cookieDomain,
-      key: options.cookieKey,
     });
     this.renderPage = createPageRenderer(options.page, this.logger);
     // Subscribed last, so a constructor that throws on a bad option leaves no listener behind.
@@ -223,8 +222,9 @@ export class MaintenanceHandler {
     } catch {
       return undefined;
     }
-    if (!secretMatches(candidate, secretHash)) return undefined;
-    const cookie = this.cookies.issue(site, secretHash, this.client.https(req), Date.now());
+    const signingKey = unlockSecret(candidate, secretHash);
+    if (!signingKey) return undefined;
+    const cookie = this.cookies.issue(site, signingKey, this.client.https(req), Date.now());
     this.logger.info({ site, ip: this.client.ip(req) }, 'maintenance bypass cookie issued');
     const headers = { 'Cache-Control': 'no-store', 'Set-Cookie': cookie.header };
     if (prefersJson(req)) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createMaintenanceHandler, MaintenanceHandler } from './handler';
+import { type MaintenanceMiddlewareMembers, withHandlerMembers } from './middleware';
 import type { MaintenanceOptions } from './options';
 
 /** The part of a Koa context the middleware uses (declared here so this package needs no Koa types). */
@@ -14,10 +15,9 @@ export interface KoaMaintenanceContext {
   set(fields: { [name: string]: string | string[] }): void;
 }
 
-/** Koa middleware with its handler attached (for `close()`, `held` and `stats`). */
-export type KoaMaintenanceMiddleware = ((ctx: KoaMaintenanceContext, next: () => Promise<unknown>) => Promise<void>) & {
-  readonly handler: MaintenanceHandler;
-};
+/** Koa middleware with `close()`, `guardUpgrade`, `held` and `stats` on it (see MaintenanceMiddlewareMembers). */
+export type KoaMaintenanceMiddleware = ((ctx: KoaMaintenanceContext, next: () => Promise<unknown>) => Promise<void>) &
+  MaintenanceMiddlewareMembers;
 
 /**
  * Koa middleware: answers requests refused by maintenance through Koa (so outer middleware sees the
@@ -41,5 +41,5 @@ export function koaMaintenance(options: MaintenanceOptions | MaintenanceHandler)
       ctx.body = body;
     }
   };
-  return Object.assign(middleware, { handler });
+  return withHandlerMembers(middleware, handler);
 }

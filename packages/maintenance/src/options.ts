@@ -57,6 +57,9 @@ export interface MaintenanceOptions extends SiteSelectionOptions {
   bypassTtlMs?: number;
   /** `Domain` attribute of the bypass cookie, to cover subdomains. Default: none (this host only). */
   cookieDomain?: string;
-  /** Server-side key mixed into the cookie signature, so reading Redis is not enough to forge a cookie. */
+  /**
+   * @deprecated Ignored. Cookies are now signed with a key derived from the secret that is never
+   * stored, so reading Redis is not enough to forge one without any extra key (docs/maintenance.md).
+   */
   cookieKey?: string;
 }

@@ -79,7 +79,10 @@ function clockTime(time: Date): string {
 function describeSeconds(seconds: number): string {
   if (seconds < 60) return 'less than a minute';
   const plural = (count: number, unit: string) => `about ${count} ${unit}${count === 1 ? '' : 's'}`;
-  if (seconds < 3600) return plural(Math.round(seconds / 60), 'minute');
-  if (seconds < 48 * 3600) return plural(Math.round(seconds / 3600), 'hour');
+  // Units switch on the rounded count, so 59:50 reads "about 1 hour", not "about 60 minutes".
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return plural(minutes, 'minute');
+  const hours = Math.round(seconds / 3600);
+  if (hours < 48) return plural(hours, 'hour');
   return plural(Math.round(seconds / 86400), 'day');
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type FrontEnd, type MaintenanceState, type Store, setMaintenance } from '@switchyard/core';
 import { type ClientResponse, request } from '../../../test/support/http-client';
@@ -82,7 +83,7 @@ function bypassCases(framework: Framework, frontEnd: () => FrontEnd): void {
       direct: await startApp(framework, { frontEnd: front, ...bySiteHeader() }),
       oneProxy: await startApp(framework, {
         frontEnd: front,
-        ...bySiteHeader({ trustProxy: 1, cookieDomain: 'example.test', cookieKey: 'server-side-key', bypassPath: '/__maintenance' }),
+        ...bySiteHeader({ trustProxy: 1, cookieDomain: 'example.test', bypassPath: '/__maintenance' }),
       }),
       listedProxies: await startApp(framework, { frontEnd: front, ...bySiteHeader({ trustProxy: ['127.0.0.1', '10.0.0.0/8'] }) }),
       shortCookies: await startApp(framework, { frontEnd: front, ...bySiteHeader({ bypassTtlMs: 1, bypassCookieName: 'sy' }) }),
@@ -143,7 +144,7 @@ function bypassCases(framework: Framework, frontEnd: () => FrontEnd): void {
     assert.equal(grant.headers.location, '/');
     assert.equal(grant.headers['cache-control'], 'no-store');
     const header = grant.headers['set-cookie']?.[0] ?? '';
-    assert.match(header, /^switchyard_bypass=\d+\.[\w-]{43}; Path=\/; Max-Age=43200; Expires=[^;]+ GMT; HttpOnly; SameSite=Lax$/);
+    assert.match(header, /^switchyard_bypass=\d+\.[\w-]{86}; Path=\/; Max-Age=43200; Expires=[^;]+ GMT; HttpOnly; SameSite=Lax$/);
     assert.ok(!header.includes(SECRET) && !header.includes(hashSecret(SECRET)), 'neither the secret nor its hash is in the cookie');
     const cookie = cookieOf(grant);
     assert.equal((await get(direct, 'secret', '/account', { cookie })).status, 200);
@@ -174,6 +175,26 @@ function bypassCases(framework: Framework, frontEnd: () => FrontEnd): void {
     assert.equal((await get(direct, 'secret', '/', { cookie: `${name}=garbage` })).status, 503);
   });
 
+  test('a cookie minted from what Redis holds (secretHash) is refused', async () => {
+    const { direct } = apps;
+    const stored = frontEnd().watcher.maintenance('secret')?.secretHash;
+    assert.equal(stored, hashSecret(SECRET));
+    const expiresAt = Date.now() + 3_600_000;
+    // The scheme before the fix: an HMAC keyed by secretHash, which the front ends' read-only ACL can read.
+    const key = createHmac('sha256', 'switchyard-bypass').update(stored!).digest();
+    const oldScheme = createHmac('sha256', key).update(`secret\n${expiresAt}`).digest('base64url');
+    assert.equal((await get(direct, 'secret', '/', { cookie: `switchyard_bypass=${expiresAt}.${oldScheme}` })).status, 503);
+    // The stored value taken for the secret signs nothing that verifies either.
+    const granted = await get(direct, 'secret', `/${stored}`);
+    assert.equal(granted.status, 503, 'the stored value is not the secret');
+    // And a holder of a valid cookie cannot stretch it.
+    const [value] = cookieOf(await get(direct, 'secret', `/${SECRET}`))
+      .split('=')
+      .slice(1) as [string];
+    const signature = value.split('.')[1]!;
+    assert.equal((await get(direct, 'secret', '/', { cookie: `switchyard_bypass=${expiresAt + 1}.${signature}` })).status, 503);
+  });
+
   test('an expired cookie is refused', async () => {
     const { shortCookies } = apps;
     const cookie = cookieOf(await get(shortCookies, 'secret', `/${SECRET}`));
@@ -183,7 +204,7 @@ function bypassCases(framework: Framework, frontEnd: () => FrontEnd): void {
     assert.equal((await get(shortCookies, 'secret', '/', { cookie })).status, 503);
   });
 
-  test('behind a trusted proxy: bypass path prefix, Secure with X-Forwarded-Proto https, Domain, server-side key', async () => {
+  test('behind a trusted proxy: bypass path prefix, Secure with X-Forwarded-Proto https, Domain', async () => {
     const { oneProxy, direct } = apps;
     assert.equal((await get(oneProxy, 'secret', `/${SECRET}`)).status, 503, 'the secret only works under the bypass path');
     const grant = await get(oneProxy, 'secret', `/__maintenance/${SECRET}`, {
@@ -195,7 +216,7 @@ function bypassCases(framework: Framework, frontEnd: () => FrontEnd): void {
     assert.match(header, /; HttpOnly; SameSite=Lax; Secure; Domain=example\.test$/);
     const cookie = cookieOf(grant);
     assert.equal((await get(oneProxy, 'secret', '/', { cookie })).status, 200);
-    assert.equal((await get(direct, 'secret', '/', { cookie })).status, 503, 'signed with another server-side key');
+    assert.equal((await get(direct, 'secret', '/', { cookie })).status, 200, 'any middleware verifies it: no server-side key to share');
     const plain = await get(direct, 'secret', `/${SECRET}`, { 'x-forwarded-proto': 'https' });
     assert.doesNotMatch(plain.headers['set-cookie']?.[0] ?? '', /Secure/, 'X-Forwarded-Proto is not believed without trustProxy');
   });

@@ -4,10 +4,16 @@ import express from 'express';
 import Koa from 'koa';
 import { startUpstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
-import { expressMaintenance, koaMaintenance, type MaintenanceHandler, type MaintenanceOptions } from '../src/index';
+import {
+  createMaintenanceHandler,
+  expressMaintenance,
+  koaMaintenance,
+  type MaintenanceHandler,
+  type MaintenanceOptions,
+} from '../src/index';
 
 /** The frameworks every shared case runs against. */
-export const FRAMEWORKS = ['koa', 'express'] as const;
+export const FRAMEWORKS = ['koa', 'express', 'http'] as const;
 /** A framework the middleware is mounted in. */
 export type Framework = (typeof FRAMEWORKS)[number];
 
@@ -44,7 +50,7 @@ export async function startApp(
       ctx.body = await behind(ctx.req);
     });
     serve = app.callback();
-  } else {
+  } else if (framework === 'express') {
     const app = express();
     const middleware = expressMaintenance(options);
     handler = middleware.handler;
@@ -54,6 +60,15 @@ export async function startApp(
       res.type('text/plain').send(await behind(req));
     });
     serve = app;
+  } else {
+    handler = createMaintenanceHandler(options);
+    const plain = handler;
+    serve = (req, res) =>
+      plain.handle(req, res, async () => {
+        hits += 1;
+        const body = await behind(req);
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
+      });
   }
   return listen(serve, host, handler, () => hits);
 }
