@@ -23,6 +23,7 @@ export class PgSession {
   private readonly url: string;
   private readonly context: EngineContext;
   private client: pg.Client | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(side: Side, url: string, context: EngineContext) {
     this.side = side;
@@ -36,10 +37,21 @@ export class PgSession {
   }
 
   /** Runs one statement and returns its rows. `timeoutMs` replaces the usual query deadline (for waits the server does itself). */
-  async query<Row extends Record<string, unknown>>(
+  query<Row extends Record<string, unknown>>(
     text: string,
     params: readonly unknown[] = [],
     options: { timeoutMs?: number; failCode?: DatabaseErrorCode } = {},
+  ): Promise<Row[]> {
+    // One statement at a time on the connection (callers may ask for several at once).
+    const run = this.queue.then(() => this.run<Row>(text, params, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run<Row extends Record<string, unknown>>(
+    text: string,
+    params: readonly unknown[],
+    options: { timeoutMs?: number; failCode?: DatabaseErrorCode },
   ): Promise<Row[]> {
     const client = await this.connect(options.failCode);
     const timeoutMs = options.timeoutMs ?? this.context.queryTimeoutMs;
