@@ -6,10 +6,10 @@ import type { IncomingMessage } from 'node:http';
  * proxy forwards exactly that target: what is judged is byte for byte what the upstream receives.
  *
  * Decided as nginx does: slashes merged, then `.`/`..` segments resolved (RFC 3986 §5.2.4). Refused
- * with 400 rather than guessed at, because upstreams disagree about them: a path that climbs above the
- * root; the encodings `%2e`, `%2f`, `%5c` and `%00`; a literal backslash; a `%` not followed by two hex
- * digits; a dot segment with a parameter (`..;`, which Tomcat-style upstreams resolve); a `#`; and the
- * asterisk form `*`. Everything else — other percent-encodings, double encodings such as `%252e`, the
+ * with 400 rather than guessed at, because upstreams disagree about them: a path that climbs above
+ * the root; the encodings `%2e`, `%2f`, `%5c`, `%00` (and `%c0`/`%c1`, overlong forms of them); a
+ * literal backslash; a `%` not followed by two hex digits; a dot segment with a parameter (`..;`,
+ * which Tomcat-style upstreams resolve); a `#`; and the asterisk form `*`. Everything else — other percent-encodings, double encodings such as `%252e`, the
  * query string — is left exactly as sent: an upstream that decodes once sees `%2e`, never `.`.
  */
 
@@ -34,8 +34,9 @@ export type CanonicalTarget =
 const marks = new WeakMap<IncomingMessage, CanonicalRequest>();
 
 const ABSOLUTE_FORM = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
-// Percent-encodings that would become a dot, a separator or a NUL once an upstream decodes them.
-const AMBIGUOUS_ESCAPE = /^%(2e|2f|5c|00)$/i;
+// Percent-encodings that would become a dot, a separator or a NUL once an upstream decodes them;
+// %C0 and %C1 never start valid UTF-8 and only serve overlong forms of them (`%c0%ae` is "." to old decoders).
+const AMBIGUOUS_ESCAPE = /^%(2e|2f|5c|00|c0|c1)$/i;
 const DOT_WITH_PARAMETER = /\/\.\.?;/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
 

@@ -73,6 +73,8 @@ describe('the path rule (canonicalizeTarget)', () => {
     '/a%5cb',
     '/a%5Cb',
     '/a%00b',
+    '/admin/%c0%ae%c0%ae/healthz',
+    '/a%C1%9Cb',
     '/admin\\..\\public\\x',
     '/public\\x',
     '/a%',
