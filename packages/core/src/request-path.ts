@@ -37,6 +37,7 @@ const ABSOLUTE_FORM = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
 // Percent-encodings that would become a dot, a separator or a NUL once an upstream decodes them;
 // %C0 and %C1 never start valid UTF-8 and only serve overlong forms of them (`%c0%ae` is "." to old decoders).
 const AMBIGUOUS_ESCAPE = /^%(2e|2f|5c|00|c0|c1)$/i;
+const NEEDS_WORK = /[%\\]|\/\/|\/\./;
 const DOT_WITH_PARAMETER = /\/\.\.?;/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
 
@@ -97,6 +98,11 @@ export function canonicalizeTarget(target: string): CanonicalTarget {
   const queryAt = rest.indexOf('?');
   const rawPath = queryAt === -1 ? rest : rest.slice(0, queryAt);
   const query = queryAt === -1 ? '' : rest.slice(queryAt);
+  // Most paths have nothing to resolve or refuse: no escape, backslash, empty or dot segment.
+  if (!NEEDS_WORK.test(rawPath)) {
+    const plain = { ok: true as const, path: rawPath, url: rawPath + query };
+    return authority === undefined ? plain : { ...plain, authority };
+  }
   const problem = ambiguity(rawPath);
   if (problem) return refuse(problem);
   const path = resolveSegments(rawPath);
