@@ -25,6 +25,8 @@ export interface WatcherEventMap {
   change: [site: string, state: SiteState | undefined, previous: SiteState | undefined];
   /** A sync finished and `version`/`digest` describe what is applied now. */
   sync: [version: number];
+  /** A change pushed by the store is in force, `elapsedMs` after its notification arrived (for metrics). */
+  applied: [version: number, elapsedMs: number];
   /** A malformed value was found and ignored; the previous good value stays in force. */
   invalid: [key: string, error: SwitchyardError];
   /** The store became unreachable; the last good state keeps being served. */
@@ -66,6 +68,8 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   /** Redis came back empty or older: full reads add and change but delete nothing until a change is pushed. */
   private keepingThroughLostState = false;
   private stateDigestValue = stateDigest([]);
+  /** When the oldest invalidation not yet read arrived (performance.now()), to time how long a flip takes to apply. */
+  private pushedAt: number | undefined;
   private closed = false;
 
   constructor(store: Store, options: WatcherOptions = {}) {
@@ -187,6 +191,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   }
 
   private invalidate(keys: readonly string[] | null): void {
+    this.pushedAt ??= performance.now();
     if (keys === null) this.fullResyncPending = true;
     else for (const key of keys) if (this.store.keys.parseState(key)) this.pendingKeys.add(key);
     if (this.keepingThroughLostState && this.pendingKeys.size > 0) {
@@ -215,6 +220,9 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     this.syncing = true;
     try {
       while (!this.closed && (this.fullResyncPending || this.pendingKeys.size > 0)) {
+        const pushedAt = this.pushedAt;
+        this.pushedAt = undefined;
+        let changed: boolean;
         // After an outage only a full read can tell whether Redis lost the state, so nothing less is applied.
         if (this.fullResyncPending || this.checkForLostState) {
           this.fullResyncPending = false;
@@ -227,16 +235,22 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
           }
           // Keys we hold a value for but that are gone now were deleted (unless Redis lost them).
           if (!this.keepingThroughLostState) for (const key of this.seenRaw.keys()) if (!read.has(key)) read.set(key, null);
-          this.apply({ version: this.keepingThroughLostState ? this.stateVersion : all.version, values: read });
+          changed = this.apply({ version: this.keepingThroughLostState ? this.stateVersion : all.version, values: read });
           this.firstSync?.resolve();
         } else {
           const keys = [...this.pendingKeys];
           this.pendingKeys.clear();
           const read = await this.store.readKeys(keys.filter((key) => this.store.keys.parseState(key)));
           // A read that was in flight when the store went down may come back from a store that lost everything.
-          if (this.checkForLostState) this.fullResyncPending = true;
-          else this.apply(read);
+          if (this.checkForLostState) {
+            this.fullResyncPending = true;
+            this.pushedAt ??= pushedAt;
+            changed = false;
+          } else {
+            changed = this.apply(read);
+          }
         }
+        if (changed && pushedAt !== undefined) this.emit('applied', this.stateVersion, performance.now() - pushedAt);
       }
     } catch (error) {
       // Unreachable store: keep serving what we have; the next `up` resyncs everything.
@@ -247,7 +261,8 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     }
   }
 
-  private apply(read: RawRead): void {
+  /** Applies a read; true when the state in force changed. */
+  private apply(read: RawRead): boolean {
     let changed = false;
     for (const [key, raw] of read.values) {
       const parsed = this.store.keys.parseState(key);
@@ -259,6 +274,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     }
     this.stateVersion = read.version;
     this.emit('sync', read.version);
+    return changed;
   }
 
   private applyValue(key: string, kind: StateKind, site: string, raw: string | null): boolean {

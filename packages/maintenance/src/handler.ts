@@ -6,6 +6,7 @@ import {
   isSafeMethod,
   type Logger,
   type MaintenanceState,
+  noteRequest,
   SwitchyardError,
   validateMaintenance,
   type Watcher,
@@ -177,6 +178,7 @@ export class MaintenanceHandler {
     const outcome = this.evaluate(req, canonical.path, 'handshake');
     if (outcome.action !== 'refuse') return true;
     this.stats.refuse();
+    noteRequest(req, { site: outcome.site, maintenance: 'refused' });
     refuseUpgrade(socket, outcome.state.status ?? 503, refusalTiming(outcome.state, Date.now()).headers);
     return false;
   };
@@ -202,12 +204,12 @@ export class MaintenanceHandler {
     // The secret URL answers with a cookie and a redirect, which a WebSocket client cannot use: a handshake is judged like any path.
     if (state.secretHash && attempt === 'request') {
       const granted = this.grantBypass(req, path, site, state.secretHash);
-      if (granted) return granted;
+      if (granted) return bypassed(req, site, granted);
     }
     if (state.mode === 'read-only' && attempt === 'request' && isSafeMethod(req.method)) return PASS;
     const allowList = allowListOf(state);
-    if (allowList.allowsPath(path) || allowList.allowsIp(this.client.ip(req))) return PASS;
-    if (state.secretHash && this.cookies.verify(req.headers.cookie, site, state.secretHash, Date.now())) return PASS;
+    if (allowList.allowsPath(path) || allowList.allowsIp(this.client.ip(req))) return bypassed(req, site, PASS);
+    if (state.secretHash && this.cookies.verify(req.headers.cookie, site, state.secretHash, Date.now())) return bypassed(req, site, PASS);
     return { action: 'refuse', site, state };
   }
 
@@ -235,6 +237,8 @@ export class MaintenanceHandler {
   }
 
   private async holdThenDecide(req: IncomingMessage, res: ServerResponse, path: string, holdMs: number): Promise<MaintenanceDecision> {
+    // Overwritten by `refused` if the wait ends with a refusal: metrics count each request once, by how it ended.
+    noteRequest(req, { maintenance: 'held' });
     const end = await this.waiting.hold(res, holdMs, () => this.evaluate(req, path).action !== 'refuse');
     if (end === 'gone') return DROP;
     const outcome = this.evaluate(req, path);
@@ -243,6 +247,7 @@ export class MaintenanceHandler {
 
   private refuse(req: IncomingMessage, site: string, state: MaintenanceState): MaintenanceDecision {
     this.stats.refuse();
+    noteRequest(req, { site, maintenance: 'refused' });
     const response = refusalResponse({
       site,
       state,
@@ -258,6 +263,12 @@ export class MaintenanceHandler {
 /** Creates the shared maintenance handler; see MaintenanceOptions. */
 export function createMaintenanceHandler(options: MaintenanceOptions): MaintenanceHandler {
   return new MaintenanceHandler(options);
+}
+
+/** Notes that maintenance let a request through on an allow-list, a bypass cookie or the secret URL. */
+function bypassed<T extends Outcome>(req: IncomingMessage, site: string, outcome: T): T {
+  noteRequest(req, { site, maintenance: 'bypassed' });
+  return outcome;
 }
 
 function apply(decision: MaintenanceDecision, req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {

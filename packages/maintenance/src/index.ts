@@ -1,4 +1,5 @@
 export { hashSecret } from './bypass-cookie';
+export { type ClientAddress, createClientAddress } from './client-address';
 export { type ExpressMaintenanceMiddleware, expressMaintenance } from './express';
 export { createMaintenanceHandler, type MaintenanceDecision, MaintenanceHandler } from './handler';
 export { type KoaMaintenanceContext, type KoaMaintenanceMiddleware, koaMaintenance } from './koa';

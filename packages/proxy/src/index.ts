@@ -1,3 +1,4 @@
+export { type AccessLogDestination, type AccessLogEntry, type AccessLogOptions, createAccessLog, type RequestObserver } from './access-log';
 export {
   createTargetLookup,
   type KoaProxiesContextLike,
@@ -7,6 +8,16 @@ export {
   type TargetLookupOptions,
 } from './adopt-targets';
 export type { ProxyFailure } from './error-page';
+export {
+  createFrontDoor,
+  type FrontDoor,
+  type FrontDoorHealth,
+  type FrontDoorListenOptions,
+  type FrontDoorMaintenanceOptions,
+  type FrontDoorOptions,
+  type FrontDoorProxyOptions,
+  type ServerTimeouts,
+} from './front-door';
 export { type KoaContextLike, type KoaProxy, koaProxy } from './koa-proxy';
 export type { ProxyOptions, UpgradeGuard } from './options';
 export { createProxyHandler, type ExpressProxy, expressProxy, type ProxyHandler } from './proxy-handler';

@@ -1,101 +1,138 @@
-import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createFrontEnd, createLogger, type SiteSelectionOptions, shutDownGracefully } from '@switchyard/core';
-import { koaMaintenance, type TrustProxy } from '@switchyard/maintenance';
-import { koaProxy } from '@switchyard/proxy';
-import Koa from 'koa';
-import type { CommandSpec, ParsedArgs } from '../command';
-import { parseDuration, parseWholeNumber, usageError } from '../option-values';
+import { createFrontEnd, createLogger, type Logger } from '@switchyard/core';
+import { type AccessLogDestination, createFrontDoor } from '@switchyard/proxy';
+import type { CommandSpec } from '../command';
+import type { CommandContext } from '../context';
+import { usageError } from '../option-values';
+import { environmentName, readServeConfig, readTls, SERVE_OPTIONS, type ServeConfig } from './serve-options';
 
 /** `switchyard serve` */
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'a ready-made front end (maintenance + proxy) for sites without a Node front end',
   description: [
-    "Runs a Koa front end: the maintenance middleware, then the proxy to the site's current route,",
-    "WebSockets included. Run it on the old server in place of its web server's proxy rule (e.g.",
-    'nginx proxy_pass), then `switchyard cutover` moves its traffic. It reports to `switchyard fronts`',
-    'like any front end. SIGINT/SIGTERM stop it gracefully: no new connections, requests in flight',
-    'finish (up to --grace), held requests are answered.',
+    'A front end on plain node:http: its own health endpoint, the maintenance handler, then the proxy to the',
+    "site's current route, WebSockets included. Run it on the old server in place of its web server's proxy",
+    'rule (e.g. nginx proxy_pass), then `switchyard cutover` moves its traffic. It reports to `switchyard fronts`',
+    'like any front end. SIGINT/SIGTERM stop it gracefully: no new connections, requests in flight finish',
+    '(up to --grace), held requests are answered. SIGHUP reloads the TLS certificate and reopens the access log.',
+    `Every option can also be set in the environment: --max-held is ${environmentName('max-held')}, --site is SWITCHYARD_SITE`,
+    '(a flag on the command line wins). Timeouts and a systemd unit: docs/operations.md.',
   ].join('\n'),
-  options: {
-    port: { type: 'string', short: 'p', value: '<port>', description: 'port to listen on (default 8080)' },
-    host: { type: 'string', value: '<address>', description: 'address to listen on (default 0.0.0.0, every interface)' },
-    'sites-by-host': { type: 'boolean', description: 'pick the site from the Host header instead of --site' },
-    'fallback-site': { type: 'string', value: '<site>', description: 'with --sites-by-host: site for unknown hosts (default: 502)' },
-    'trust-proxy': { type: 'boolean', description: 'believe X-Forwarded-For/-Proto (only behind a proxy you run)' },
-    'change-origin': { type: 'boolean', description: "send the upstream its own host as Host instead of the client's" },
-    'proxy-timeout': {
-      type: 'string',
-      value: '<duration>',
-      description: 'how long the upstream may stay silent before a 504 (default 30s)',
-    },
-    grace: { type: 'string', value: '<duration>', description: 'how long requests in flight may finish on shutdown (default 10s)' },
-  },
+  options: SERVE_OPTIONS,
   examples: [
     'switchyard serve --port 80',
     'switchyard serve --port 8080 --host 127.0.0.1 --site shop',
-    'switchyard serve --port 80 --sites-by-host --fallback-site default --trust-proxy',
+    'switchyard serve --port 443 --tls-cert /etc/ssl/shop.pem --tls-key /etc/ssl/shop.key --snapshot-path /var/lib/switchyard/state.json',
+    'switchyard serve --port 80 --sites-by-host --fallback-site default --trust-proxy 10.0.0.0/8',
+    'SWITCHYARD_PORT=8080 SWITCHYARD_ACCESS_LOG=- switchyard serve',
   ],
   handlesInterrupt: true,
   async run(context, args) {
-    const port = parseWholeNumber(args.string('port') ?? '8080', 'port', 0, 65_535);
-    const host = args.string('host') ?? '0.0.0.0';
-    const graceMs = parseDuration(args.string('grace') ?? '10s', 'grace');
-    const timeoutMs = parseDuration(args.string('proxy-timeout') ?? '30s', 'proxy-timeout');
-    const selection = siteSelection(context.options.siteGiven ? context.site : undefined, args);
+    const config = readServeConfig(args, context.env, context.options.siteGiven ? context.site : undefined);
     const logger = createLogger(undefined, (line) => context.stderr.write(line));
-    const frontEnd = await createFrontEnd({ store: context.options.redis, prefix: context.options.prefix, logger });
-    const maintenance = koaMaintenance({
-      frontEnd,
+    const accessLog = config.accessLog ? openAccessLog(config.accessLog, context, logger) : undefined;
+    const frontEnd = await createFrontEnd({
+      store: context.options.redis,
+      prefix: context.options.prefix,
       logger,
-      ...selection,
-      ...(args.flag('trust-proxy') ? { trustProxy: true as TrustProxy } : {}),
+      startTimeoutMs: config.startTimeoutMs,
+      ...(config.snapshotPath ? { snapshotPath: config.snapshotPath } : {}),
     });
-    // A WebSocket can write, so maintenance refuses new ones even when read-only; open ones stay open.
-    const proxy = koaProxy({
-      frontEnd,
-      logger,
-      ...selection,
-      changeOrigin: args.flag('change-origin'),
-      timeoutMs,
-      upgradeGuard: maintenance.handler.guardUpgrade,
-    });
-    const app = new Koa();
-    app.silent = true;
-    app.use(maintenance);
-    app.use(proxy);
-    const server = app.listen(port, host);
-    proxy.attach(server);
+    let door: ReturnType<typeof createFrontDoor>;
+    let server: Awaited<ReturnType<typeof door.listen>>;
     try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+      door = createFrontDoor({
+        frontEnd,
+        logger,
+        ...config.selection,
+        trustProxy: config.trustProxy,
+        healthPath: config.healthPath,
+        maintenance: {
+          ...(config.page !== undefined ? { page: config.page } : {}),
+          ...(config.refresh !== undefined ? { refresh: config.refresh } : {}),
+          ...(config.maxHeld !== undefined ? { maxHeld: config.maxHeld } : {}),
+        },
+        proxy: { changeOrigin: config.changeOrigin, timeoutMs: config.proxyTimeoutMs },
+        ...(accessLog ? { accessLog: accessLog.destination } : {}),
+        timeouts: config.timeouts,
+      });
+      try {
+        server = await door.listen({ port: config.port, host: config.host, ...(config.tls ? { tls: config.tls } : {}) });
+      } catch (error) {
+        await door.close();
+        throw usageError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+      }
     } catch (error) {
-      proxy.close();
       await frontEnd.close();
-      throw usageError(`cannot listen on ${host}:${port}: ${(error as Error).message}`);
+      accessLog?.close();
+      throw error;
     }
     const address = server.address() as AddressInfo;
-    const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    const scheme = config.tls ? 'https' : 'http';
+    const url = `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    const { selection } = config;
     const serving = selection.sitesByHost
       ? `sites by Host header${selection.fallbackSite ? `, fallback ${selection.fallbackSite}` : ''}`
       : `site ${selection.site}`;
     if (context.json) context.printJson({ type: 'listening', url, port: address.port, frontEnd: frontEnd.id, ...selection });
     else context.print(`switchyard serve: listening on ${url} (${serving}), front end ${frontEnd.id}; Ctrl-C to stop`);
 
-    if (!context.signal.aborted) await once(context.signal, 'abort');
-    if (!context.json) context.note('switchyard serve: shutting down (requests in flight may finish)');
-    await shutDownGracefully(server, frontEnd, { release: [maintenance.handler], finally: [proxy], graceMs });
+    // SIGHUP's default is to end the process; here it means "reload": certificate, access log file.
+    const onHangUp = () => {
+      if (config.tls) reloadTls(server as TlsServer, config, logger, context);
+      accessLog?.reopen();
+    };
+    process.on('SIGHUP', onHangUp);
+    try {
+      if (!context.signal.aborted) await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+      if (!context.json) context.note('switchyard serve: shutting down (requests in flight may finish)');
+      await door.close({ graceMs: config.graceMs });
+    } finally {
+      process.off('SIGHUP', onHangUp);
+      accessLog?.close();
+    }
     if (context.json) context.printJson({ type: 'stopped' });
     return 0;
   },
 };
 
-function siteSelection(site: string | undefined, args: ParsedArgs): SiteSelectionOptions & { site?: string } {
-  const fallbackSite = args.string('fallback-site');
-  if (args.flag('sites-by-host')) {
-    if (site !== undefined) throw usageError('use --site or --sites-by-host, not both');
-    return { sitesByHost: true, ...(fallbackSite !== undefined ? { fallbackSite } : {}) };
+/** Re-reads the certificate and key; on a bad pair the old one stays in use and the error is logged. */
+function reloadTls(server: TlsServer, config: ServeConfig, logger: Logger, context: CommandContext): void {
+  const paths = config.tls!;
+  try {
+    const { cert, key } = readTls(paths.certPath, paths.keyPath);
+    server.setSecureContext({ cert, key });
+    logger.info({ cert: paths.certPath }, 'TLS certificate reloaded');
+    if (context.json) context.printJson({ type: 'tls-reloaded', cert: paths.certPath });
+  } catch (error) {
+    logger.error({ cert: paths.certPath, err: (error as Error).message }, 'TLS certificate not reloaded; the previous one stays in use');
+    if (context.json) context.printJson({ type: 'tls-reload-failed', cert: paths.certPath, error: (error as Error).message });
   }
-  if (fallbackSite !== undefined) throw usageError('--fallback-site only goes with --sites-by-host');
-  return { site: site ?? 'default' };
+}
+
+/** The access log: stdout for `-`, else a file opened for appending and reopened on SIGHUP (after logrotate moved it). */
+function openAccessLog(
+  path: string,
+  context: CommandContext,
+  logger: Logger,
+): { destination: AccessLogDestination; reopen(): void; close(): void } {
+  if (path === '-')
+    return { destination: { write: (line) => context.stdout.write(line) }, reopen: () => undefined, close: () => undefined };
+  const open = () =>
+    createWriteStream(path, { flags: 'a', mode: 0o640 }).on('error', (error) =>
+      logger.error({ file: path, err: error.message }, 'cannot write the access log'),
+    );
+  let stream: WriteStream = open();
+  return {
+    destination: { write: (line) => stream.write(line) },
+    reopen() {
+      const old = stream;
+      stream = open();
+      old.end();
+    },
+    close: () => stream.end(),
+  };
 }
