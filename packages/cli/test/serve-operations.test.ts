@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+
 import { get as getHttps } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -93,6 +93,10 @@ describe('switchyard serve, operated on a public address', () => {
   test('its health endpoint answers from serve itself, even in full maintenance, and is never forwarded', async () => {
     const health = await request(`${url}/flag-health`);
     assert.equal(health.status, 200);
+    // The path rule applies first: this is the health path too, and is not forwarded.
+    const dotted = await request(`${url}/x/../flag-health?probe=1`);
+    assert.equal(dotted.status, 200);
+    assert.equal(JSON.parse(dotted.body).status, 'ready');
     assert.equal(health.headers['cache-control'], 'no-store');
     assert.deepEqual(
       { ...JSON.parse(health.body), frontEnd: undefined, version: undefined },
@@ -271,20 +275,24 @@ describe('switchyard serve, operated on a public address', () => {
   });
 
   test('--keep-alive-timeout: an idle client connection is closed after it', async () => {
-    const agent = new Agent({ keepAlive: true });
-    const response = await new Promise<{ socket: Socket; status: number }>((resolve, reject) => {
-      const req = httpRequest(`${url}/`, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ socket: req.socket as Socket, status: res.statusCode ?? 0 }));
+    // A raw socket: Node's own client agent closes sockets early when told `Keep-Alive: timeout=1`.
+    const { port } = new URL(url);
+    const socket = netConnect(Number(port), '127.0.0.1');
+    socket.setEncoding('utf8');
+    let answer = '';
+    const answered = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: string) => {
+        answer += chunk;
+        if (/\r\n\r\n[\s\S]*"name":"app"/.test(answer)) resolve();
       });
-      req.on('error', reject);
-      req.end();
     });
-    assert.equal(response.status, 200);
+    const closed = once(socket, 'close');
+    socket.write('GET /idle HTTP/1.1\r\nHost: shop\r\nConnection: keep-alive\r\n\r\n');
+    await answered;
+    assert.match(answer, /^HTTP\/1\.1 200/);
     const idle = Date.now();
-    await once(response.socket, 'close');
+    await closed;
     const after = Date.now() - idle;
-    agent.destroy();
     assert.ok(after >= 700 && after < 4000, `idle connection closed after ${after} ms`);
   });
 

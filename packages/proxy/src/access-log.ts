@@ -57,6 +57,8 @@ export function createAccessLog(options: AccessLogOptions): RequestObserver {
     const started = performance.now();
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
+    // Read now: once the connection has closed, `req.socket` is gone.
+    const address = client.ip(req);
     res.once('close', () => {
       const info = requestInfo(req);
       const id = req.headers['x-request-id'];
@@ -70,7 +72,7 @@ export function createAccessLog(options: AccessLogOptions): RequestObserver {
         site: info?.site ?? null,
         target: info?.target ?? null,
         requestId: typeof id === 'string' ? id : null,
-        client: client.ip(req),
+        client: address,
         ...(info?.maintenance ? { maintenance: info.maintenance } : {}),
         ...(info?.upstreamFailure ? { upstreamFailure: info.upstreamFailure } : {}),
         ...(res.writableFinished ? {} : { aborted: true as const }),

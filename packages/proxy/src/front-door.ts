@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { type FrontEnd, type Logger, type SiteSelectionOptions, SwitchyardError, shutDownGracefully } from '@switchyard/core';
+import { canonicalizeRequest } from '@switchyard/core/internal';
 import { createMaintenanceHandler, type MaintenanceHandler, type MaintenanceOptions, type TrustProxy } from '@switchyard/maintenance';
 import { type AccessLogDestination, createAccessLog, type RequestObserver } from './access-log';
 import type { ProxyOptions } from './options';
@@ -164,12 +165,13 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (giveIds) {
       const sent = req.headers['x-request-id'];
-      const id = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
-      req.headers['x-request-id'] = id;
+      const id = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : replaceRequestId(req, randomUUID());
       res.setHeader('X-Request-Id', id);
     }
     for (const observe of observers) observe(req, res);
-    if (healthPath !== '' && pathOf(req.url) === healthPath) {
+    // The path rule first, so `/x/../healthz` is the health path too and never reaches an upstream;
+    // a path it refuses is answered 400 by maintenance or the proxy.
+    if (healthPath !== '' && healthPath === canonicalPath(req)) {
       answerHealth(req, res, health());
       return;
     }
@@ -257,10 +259,18 @@ function answerHealth(req: IncomingMessage, res: ServerResponse, health: FrontDo
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-function pathOf(url: string | undefined): string {
-  const text = url ?? '/';
-  const query = text.indexOf('?');
-  return query === -1 ? text : text.slice(0, query);
+/** Puts `id` in place of any X-Request-Id the client sent, where the proxy reads headers from (`rawHeaders`). */
+function replaceRequestId(req: IncomingMessage, id: string): string {
+  const raw = req.rawHeaders;
+  for (let index = raw.length - 2; index >= 0; index -= 2) if (raw[index]!.toLowerCase() === 'x-request-id') raw.splice(index, 2);
+  raw.push('X-Request-Id', id);
+  req.headers['x-request-id'] = id;
+  return id;
+}
+
+function canonicalPath(req: IncomingMessage): string | undefined {
+  const canonical = canonicalizeRequest(req);
+  return canonical.ok ? canonical.path : undefined;
 }
 
 function resolveTimeouts(timeouts: ServerTimeouts = {}): Required<ServerTimeouts> {
