@@ -2,14 +2,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequestResponse, canonicalizeRequest, type HttpResponse, messageResponse, writeResponse } from '@switchyard/core/internal';
 
 /**
- * Why a request could not be proxied. Every one is a 502 except a silent upstream (504) and a target
- * the path rule refuses (400): the proxy never answers 503, which means maintenance.
+ * Why a request could not be proxied. Every one is a 502 except a silent upstream (504), a target
+ * the path rule refuses (400), a path outside `pathFilter` with nobody after the proxy (404) and a
+ * request body a body parser already read and that cannot be sent again (500): the proxy never
+ * answers 503, which means maintenance.
  */
-export type ProxyFailure = 'bad_request' | 'no_site' | 'no_route' | 'upstream_unavailable' | 'upstream_timeout';
+export type ProxyFailure =
+  | 'bad_request'
+  | 'not_proxied'
+  | 'body_consumed'
+  | 'no_site'
+  | 'no_route'
+  | 'upstream_unavailable'
+  | 'upstream_timeout';
 
 type Gateway = Exclude<ProxyFailure, 'bad_request'>;
 
-const FAILURES: Record<Gateway, { status: 502 | 504; title: string; message: string }> = {
+const FAILURES: Record<Gateway, { status: 404 | 500 | 502 | 504; title: string; message: string }> = {
+  not_proxied: { status: 404, title: 'Not found', message: 'Nothing is served at this address.' },
+  body_consumed: {
+    status: 500,
+    title: 'Server error',
+    message: 'The front end read the request body before proxying it; mount body parsers after the proxy.',
+  },
   no_site: { status: 502, title: 'Bad gateway', message: 'No site is configured for this address.' },
   no_route: { status: 502, title: 'Bad gateway', message: 'This site has no server to send the request to.' },
   upstream_unavailable: {
@@ -25,7 +40,7 @@ const FAILURES: Record<Gateway, { status: 502 | 504; title: string; message: str
 };
 
 /** The status of a failure. */
-export function failureStatus(failure: ProxyFailure): 400 | 502 | 504 {
+export function failureStatus(failure: ProxyFailure): 400 | 404 | 500 | 502 | 504 {
   return failure === 'bad_request' ? 400 : FAILURES[failure].status;
 }
 

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers';
+import { type ProxyHooks, toFlatHeaders, toHeaderMap } from './hooks';
 
 /** What an exchange reports back to the engine that started it. */
 export interface ExchangeOwner {
+  /** The owner's hooks (`on.proxyRes` runs here). */
+  readonly options: { readonly on: ProxyHooks | undefined };
   /** The response head arrived: the upstream answers (the engine logs a recovery). */
   answered(exchange: Exchange): void;
   /** The exchange failed: the upstream, or the client going away (`clientGone`). */
@@ -48,7 +51,13 @@ export class Exchange implements Dispatcher.DispatchHandlers {
     this.resumeUpstream = resume;
     this.owner.answered(this);
     const res = this.res;
-    const headers = clientResponseHeaders(rawHeaders);
+    let headers = clientResponseHeaders(rawHeaders);
+    const proxyRes = this.owner.options.on?.proxyRes;
+    if (proxyRes) {
+      const upstreamResponse = { statusCode, headers: toHeaderMap(headers) };
+      proxyRes(upstreamResponse, this.req, res);
+      headers = toFlatHeaders(upstreamResponse.headers);
+    }
     if (res.getHeaderNames().length > 0) {
       // A framework set headers already (Express's X-Powered-By): writeHead would merge the list with
       // setHeader and keep only the last of repeated headers (Set-Cookie). Append instead.

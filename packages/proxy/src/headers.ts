@@ -145,3 +145,13 @@ export function clientResponseHeaders(rawHeaders: readonly Buffer[]): string[] {
   }
   return kept;
 }
+
+/** A flat header list with its Content-Length replaced (a re-sent body has a length of its own). */
+export function withContentLength(headers: readonly string[], length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() !== 'content-length') out.push(headers[i]!, headers[i + 1]!);
+  }
+  out.push('content-length', String(length));
+  return out;
+}

@@ -11,11 +11,13 @@ export interface KoaContextLike {
   onerror(error: Error | null): void;
   /** Set to false: the proxy writes the response itself. */
   respond?: boolean;
+  /** A body parser's result (koa-bodyparser, @koa/bodyparser), re-sent when the stream was already read. */
+  readonly request?: { readonly body?: unknown };
 }
 
-/** Koa middleware that proxies every request it sees; it never calls `next`. */
+/** Koa middleware that proxies the requests its `pathFilter` takes (all by default) and awaits `next()` for the others. */
 export interface KoaProxy {
-  (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void>;
+  (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<unknown>;
   upgrade: ProxyHandler['upgrade'];
   attach: ProxyHandler['attach'];
   close: ProxyHandler['close'];
@@ -32,7 +34,11 @@ export interface KoaProxy {
 export function koaProxy(options: ProxyOptions): KoaProxy {
   const handler = createProxyHandler(options);
   const handle = handler.handle;
-  const middleware = (ctx: KoaContextLike): Promise<void> => {
+  const middleware = (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<unknown> => {
+    const req = ctx.req as IncomingMessage & { body?: unknown };
+    if (!handler.accepts(req)) return next();
+    // Koa's body parsers keep the parsed body on ctx.request; the engine looks where Express keeps it.
+    if (req.body === undefined && ctx.request?.body !== undefined) req.body = ctx.request.body;
     ctx.respond = false;
     silenceClientDisconnects(ctx);
     const res = ctx.res;

@@ -1,6 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { assertSiteName, type FrontEnd, type Logger, type SiteSelectionOptions, SwitchyardError } from '@switchyard/core';
+import type { ProxyHooks } from './hooks';
+import {
+  compilePathFilter,
+  compilePathRewrite,
+  type PathFilter,
+  type PathRewrite,
+  type RequestFilter,
+  type Rewriter,
+} from './request-shaping';
 
 /**
  * Decides whether a WebSocket handshake may go on to the upstream: `true` lets it through; `false`
@@ -43,6 +52,18 @@ export interface ProxyOptions extends SiteSelectionOptions {
   upgradeGuard?: UpgradeGuard;
   /** Default: the front end's logger. */
   logger?: Logger;
+  /**
+   * How long an upstream may stay silent between two chunks of a response that has started (an SSE
+   * stream, a long poll that sent its head). Default 0: no limit, so quiet streams are never cut;
+   * `timeoutMs` still bounds the wait for the response head. A client that leaves ends the exchange.
+   */
+  streamIdleTimeoutMs?: number;
+  /** Which requests this proxy handles; the others go to `next()` (404 from the plain handler). See PathFilter. */
+  pathFilter?: PathFilter;
+  /** Changes the forwarded path and query, as http-proxy-middleware's option of the same name. See PathRewrite. */
+  pathRewrite?: PathRewrite;
+  /** Hooks into each exchange: `proxyReq`, `proxyRes`, `error` (http-proxy-middleware's names). */
+  on?: ProxyHooks;
 }
 
 /** Options after defaults and validation. */
@@ -55,6 +76,10 @@ export interface ResolvedProxyOptions extends SiteSelectionOptions {
   readonly idleSocketTimeoutMs: number;
   readonly upgradeGuard: UpgradeGuard | undefined;
   readonly logger: Logger;
+  readonly streamIdleTimeoutMs: number;
+  readonly pathFilter: RequestFilter | undefined;
+  readonly pathRewrite: Rewriter | undefined;
+  readonly on: ProxyHooks | undefined;
 }
 
 /** Applies defaults; throws SWITCHYARD_ERR_INVALID_OPTION (or SWITCHYARD_ERR_INVALID_SITE) when an option cannot work. */
@@ -85,6 +110,10 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     idleSocketTimeoutMs: positive('idleSocketTimeoutMs', options.idleSocketTimeoutMs, 4000),
     upgradeGuard: options.upgradeGuard,
     logger: options.logger ?? options.frontEnd.logger,
+    streamIdleTimeoutMs: options.streamIdleTimeoutMs === 0 ? 0 : positive('streamIdleTimeoutMs', options.streamIdleTimeoutMs, 0),
+    pathFilter: compilePathFilter(options.pathFilter),
+    pathRewrite: compilePathRewrite(options.pathRewrite),
+    on: hooks(options.on),
   };
 }
 
@@ -94,4 +123,17 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', `${name} must be a positive whole number, not ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function hooks(on: ProxyHooks | undefined): ProxyHooks | undefined {
+  if (on === undefined) return undefined;
+  for (const [name, hook] of Object.entries(on)) {
+    if (!['proxyReq', 'proxyRes', 'error'].includes(name) || typeof hook !== 'function') {
+      throw new SwitchyardError(
+        'SWITCHYARD_ERR_INVALID_OPTION',
+        `on.${name} is not a hook: use on.proxyReq, on.proxyRes or on.error, each a function`,
+      );
+    }
+  }
+  return on.proxyReq || on.proxyRes || on.error ? on : undefined;
 }

@@ -6,8 +6,10 @@ import { canonicalizeRequest, createSiteSelector, refuseUpgrade } from '@switchy
 import HttpProxy from 'http-proxy';
 import { failureStatus, type ProxyFailure, sendFailure } from './error-page';
 import { CLIENT_GONE, Exchange, type ExchangeOwner } from './exchange';
-import { upstreamRequestHeaders } from './headers';
+import { upstreamRequestHeaders, withContentLength } from './headers';
+import { toFlatHeaders, toHeaderMap, type UpstreamRequest } from './hooks';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';
+import { type Rewriter, requestBody } from './request-shaping';
 import { UpstreamPools } from './upstream-pools';
 
 /** Where one request goes: the site it belongs to and that site's current target. */
@@ -38,6 +40,8 @@ export class ProxyEngine implements ExchangeOwner {
   /** Client sockets of open WebSocket tunnels, closed by close(). */
   private readonly tunnels = new Set<Duplex>();
   private readonly attachedServers = new Set<Server>();
+  /** The first request refused for a consumed body is a warning; the rest are debug. */
+  private consumedBodyReported = false;
 
   constructor(options: ProxyOptions) {
     this.options = resolveProxyOptions(options);
@@ -62,8 +66,29 @@ export class ProxyEngine implements ExchangeOwner {
     return route ? { site, target: route.target } : 'no_route';
   }
 
-  /** Proxies one request to its site's current target; answers 502/504 itself when that fails. */
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /**
+   * Whether this proxy handles the request (its `pathFilter`, judged on the canonical path); the path
+   * rule's refusals are handled, so they are answered 400 rather than passed on.
+   */
+  accepts(req: IncomingMessage): boolean {
+    const filter = this.options.pathFilter;
+    if (!filter || !canonicalizeRequest(req).ok) return true;
+    // req.url rather than the remembered canonical path: a framework may have removed a mount prefix since.
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    return filter(query === -1 ? url : url.slice(0, query), req);
+  }
+
+  /**
+   * Proxies one request to its site's current target; answers 502/504 itself when that fails. A request
+   * outside `pathFilter` goes to `next` (a 404 without one).
+   */
+  readonly handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
+    if (!this.accepts(req)) {
+      if (next) next();
+      else sendFailure(req, res, 'not_proxied');
+      return;
+    }
     const route = this.route(req);
     if (typeof route === 'string') {
       sendFailure(req, res, route);
@@ -75,21 +100,62 @@ export class ProxyEngine implements ExchangeOwner {
   /** Forwards `req` to `target`, counting it in flight until the client's response closes. */
   private forward(req: IncomingMessage, res: ServerResponse, site: string, target: string): void {
     noteRequest(req, { site, target });
+    const body = requestBody(req);
+    if (body.kind === 'consumed') {
+      this.refuseConsumedBody(req, res, site, body.contentType);
+      return;
+    }
     const upstream = this.pools.for(target);
     const done = this.options.frontEnd.stats.begin(req.method);
     const exchange = new Exchange(this, req, res, site, target, done);
-    const headers = req.headers;
-    const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+    const { pathRewrite, on } = this.options;
+    // route() ran the path rule: req.url is the canonical origin-form target.
+    const url = pathRewrite ? this.rewrite(req, pathRewrite) : (req.url ?? '/');
+    let headers = upstreamRequestHeaders(req, { targetHost: upstream.host, changeOrigin: this.options.changeOrigin });
+    if (body.kind === 'resend') headers = withContentLength(headers, body.body.length);
+    let method = req.method ?? 'GET';
+    let path = upstream.pathPrefix + url;
+    if (on?.proxyReq) {
+      const upstreamRequest: UpstreamRequest = { method, path, headers: toHeaderMap(headers) };
+      on.proxyReq(upstreamRequest, req, res);
+      ({ method, path } = upstreamRequest);
+      headers = toFlatHeaders(upstreamRequest.headers);
+    }
     upstream.pool.dispatch(
       {
-        method: req.method as 'GET',
-        // route() ran the path rule: req.url is the canonical origin-form target.
-        path: upstream.pathPrefix + (req.url ?? '/'),
-        headers: upstreamRequestHeaders(req, { targetHost: upstream.host, changeOrigin: this.options.changeOrigin }),
-        body: hasBody ? req : null,
+        method: method as 'GET',
+        path,
+        headers,
+        body: body.kind === 'stream' ? req : body.kind === 'resend' ? body.body : null,
       },
       exchange,
     );
+  }
+
+  /** pathRewrite's result, which must be an origin-form target; a rule that breaks it is a configuration error, logged. */
+  private rewrite(req: IncomingMessage, rewriter: Rewriter): string {
+    const url = req.url ?? '/';
+    const rewritten = rewriter(url, req);
+    if (typeof rewritten === 'string' && rewritten.startsWith('/')) return rewritten;
+    this.logger.error(
+      { path: url.split('?', 1)[0], rewritten: String(rewritten).slice(0, 200) },
+      'pathRewrite must return a path starting with "/"; forwarding the path unchanged',
+    );
+    return url;
+  }
+
+  /**
+   * A body parser mounted before the proxy read a body that cannot be rebuilt: answer now (waiting for
+   * the body would hang until the timeout and blame the upstream) and say once how to fix it.
+   */
+  private refuseConsumedBody(req: IncomingMessage, res: ServerResponse, site: string, contentType: string): void {
+    const fields = { site, method: req.method, contentType, code: 'SWITCHYARD_ERR_BODY_CONSUMED' };
+    const fix =
+      'a body parser read the request body before the proxy; mount body parsers after the proxy (JSON and URL-encoded bodies are re-sent, others cannot be)';
+    if (this.consumedBodyReported) this.logger.debug(fields, fix);
+    else this.logger.warn(fields, fix);
+    this.consumedBodyReported = true;
+    sendFailure(req, res, 'body_consumed');
   }
 
   answered(exchange: Exchange): void {
@@ -107,8 +173,12 @@ export class ProxyEngine implements ExchangeOwner {
     }
     const failure = this.noteFailure(req, error, exchange);
     // Once the head is out no error page is possible: an incomplete response must not look complete.
-    if (res.headersSent) res.destroy();
-    else sendFailure(req, res, failure);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.options.on?.error?.(error, req, res);
+    if (!res.headersSent && !res.writableEnded) sendFailure(req, res, failure);
   }
 
   /** Proxies a WebSocket upgrade, once the upgradeGuard (if any) lets it through, to the current target of the request's site. */

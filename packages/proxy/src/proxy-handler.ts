@@ -5,8 +5,13 @@ import { ProxyEngine } from './proxy-engine';
 
 /** A proxy for plain `http` servers (and anything else that hands over `req`/`res`). */
 export interface ProxyHandler {
-  /** Proxies one request to its site's current target; answers 502/504 itself when that fails. */
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Proxies one request to its site's current target; answers 502/504 itself when that fails. A request
+   * outside `pathFilter` goes to `next` when given, else gets a 404.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /** Whether the request is one this proxy handles (its `pathFilter`). */
+  accepts(req: IncomingMessage): boolean;
   /** An `upgrade` listener proxying WebSockets (behind the `upgradeGuard` option): `server.on('upgrade', proxy.upgrade)`. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends the server's WebSocket upgrades through the proxy (`server.on('upgrade', proxy.upgrade)`). */
@@ -19,7 +24,7 @@ export interface ProxyHandler {
   close(): void;
 }
 
-/** Express/connect middleware that proxies every request it sees; it never calls `next`. */
+/** Express/connect middleware that proxies the requests its `pathFilter` takes (all by default) and calls `next` for the others. */
 export interface ExpressProxy {
   (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
   upgrade: ProxyHandler['upgrade'];
@@ -33,7 +38,13 @@ export interface ExpressProxy {
  */
 export function createProxyHandler(options: ProxyOptions): ProxyHandler {
   const engine = new ProxyEngine(options);
-  return { handle: engine.handle, upgrade: engine.upgrade, attach: (server) => engine.attach(server), close: () => engine.close() };
+  return {
+    handle: engine.handle,
+    accepts: (req) => engine.accepts(req),
+    upgrade: engine.upgrade,
+    attach: (server) => engine.attach(server),
+    close: () => engine.close(),
+  };
 }
 
 /**
@@ -45,7 +56,7 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
 export function expressProxy(options: ProxyOptions): ExpressProxy {
   const handler = createProxyHandler(options);
   const handle = handler.handle;
-  return Object.assign((req: IncomingMessage, res: ServerResponse) => handle(req, res), {
+  return Object.assign((req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => handle(req, res, next), {
     upgrade: handler.upgrade,
     attach: handler.attach,
     close: handler.close,

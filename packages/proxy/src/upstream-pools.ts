@@ -19,7 +19,9 @@ export class UpstreamPools {
   private readonly byTarget = new Map<string, Upstream>();
   private readonly byOrigin = new Map<string, Pool>();
 
-  constructor(private readonly options: Pick<ResolvedProxyOptions, 'maxSockets' | 'idleSocketTimeoutMs' | 'timeoutMs'>) {}
+  constructor(
+    private readonly options: Pick<ResolvedProxyOptions, 'maxSockets' | 'idleSocketTimeoutMs' | 'timeoutMs' | 'streamIdleTimeoutMs'>,
+  ) {}
 
   /** The upstream of a target URL (`http://…` or `https://…`, validated by the store). */
   for(target: string): Upstream {
@@ -28,17 +30,18 @@ export class UpstreamPools {
     const url = new URL(target);
     let pool = this.byOrigin.get(url.origin);
     if (!pool) {
-      const { maxSockets, idleSocketTimeoutMs, timeoutMs } = this.options;
+      const { maxSockets, idleSocketTimeoutMs, timeoutMs, streamIdleTimeoutMs } = this.options;
       pool = new Pool(url.origin, {
         connections: Number.isFinite(maxSockets) ? maxSockets : null,
         // One request per connection at a time: arbitrary upstreams are not safe to pipeline to.
         pipelining: 1,
         keepAliveTimeout: idleSocketTimeoutMs,
         keepAliveMaxTimeout: idleSocketTimeoutMs,
-        // "Silent for timeoutMs" at each stage: connecting, before the response head, between body chunks.
+        // "Silent for timeoutMs" while connecting and before the response head; once the response has
+        // started, only streamIdleTimeoutMs (0, off, by default), so SSE and long polls are not cut.
         connect: { timeout: timeoutMs },
         headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        bodyTimeout: streamIdleTimeoutMs,
       });
       this.byOrigin.set(url.origin, pool);
     }
