@@ -7,7 +7,6 @@ import {
   type Logger,
   type MaintenanceState,
   noteRequest,
-  SwitchyardError,
   validateMaintenance,
   type Watcher,
 } from '@switchyard/core';
@@ -28,7 +27,7 @@ import { allowListOf } from './allow-list';
 import { BypassCookies, unlockSecret } from './bypass-cookie';
 import { type ClientAddress, createClientAddress } from './client-address';
 import { HeldRequests } from './held-requests';
-import type { MaintenanceOptions, MaintenancePageInfo } from './options';
+import { invalidOption, type MaintenanceOptions, type MaintenancePageInfo, pathOption, wholeNumber } from './options';
 import { createPageRenderer } from './page';
 import { type MaintenanceResponse, refusalResponse, refusalTiming } from './response';
 
@@ -293,18 +292,4 @@ function judgedPath(req: IncomingMessage, url: string | undefined): CanonicalReq
 function adjustMaxListeners(watcher: Watcher, delta: number): void {
   const max = watcher.getMaxListeners();
   if (max !== 0) watcher.setMaxListeners(max + delta);
-}
-
-function pathOption(value: string, name: string): string {
-  if (value !== '' && !/^\/[^?#\s]*$/.test(value)) throw invalidOption(`${name} ${JSON.stringify(value)} must be a path starting with "/"`);
-  return value;
-}
-
-function wholeNumber(value: number, name: string, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw invalidOption(`${name} must be a whole number from ${min} to ${max}`);
-  return value;
-}
-
-function invalidOption(message: string): SwitchyardError {
-  return new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', message);
 }

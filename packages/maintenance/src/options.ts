@@ -1,4 +1,4 @@
-import type { FrontEnd, Logger, MaintenanceState, SiteSelectionOptions } from '@switchyard/core';
+import { type FrontEnd, type Logger, type MaintenanceState, type SiteSelectionOptions, SwitchyardError } from '@switchyard/core';
 
 /**
  * Whom to believe about the client's address and protocol (`X-Forwarded-For`, `X-Forwarded-Proto`):
@@ -62,4 +62,21 @@ export interface MaintenanceOptions extends SiteSelectionOptions {
    * stored, so reading Redis is not enough to forge one without any extra key (docs/maintenance.md).
    */
   cookieKey?: string;
+}
+
+/** A path option: '' or a path starting with `/`, without query, fragment or whitespace. */
+export function pathOption(value: string, name: string): string {
+  if (value !== '' && !/^\/[^?#\s]*$/.test(value)) throw invalidOption(`${name} ${JSON.stringify(value)} must be a path starting with "/"`);
+  return value;
+}
+
+/** A whole-number option within [min, max]. */
+export function wholeNumber(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw invalidOption(`${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+/** The error of a bad option. */
+export function invalidOption(message: string): SwitchyardError {
+  return new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', message);
 }
