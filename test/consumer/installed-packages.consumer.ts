@@ -18,7 +18,10 @@ import { waitFor } from '../support/wait';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['core', 'maintenance', 'proxy', 'cli'];
+/** Every published package: the workspaces under packages/. */
+const PACKAGES = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces
+  .filter((workspace) => workspace.startsWith('packages/'))
+  .map((workspace) => workspace.slice('packages/'.length));
 
 /** The code blocks of the README marked `<!-- consumer-test: NAME … -->`. */
 function readmeTours(): Map<string, string> {
