@@ -1,139 +1,115 @@
-// Benchmarks Switchyard's request path against baselines measured in the same run, and the
-// time a bare `SET` takes to reach two front-end processes. See bench/README.md.
+// Benchmarks Switchyard's front ends against peers started in the same run (nginx, raw http-proxy,
+// koa + koa-proxies, express + http-proxy-middleware), flip propagation at scale and memory. See
+// bench/README.md; results in bench/results.md.
 //
-//   npm run bench -- [--rounds 3] [--duration 5] [--connections 50] [--flips 50]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+//   npm run bench                      # the full run, writes bench/results.md
+//   npm run bench -- --quick           # smoke run, under a minute, asserts nothing, writes nothing
+//   npm run bench -- --rounds 5 --duration 3 --connections 50 --watchers 1,10,100,500 --flips 50
+//   npm run bench -- --only throughput|flips|memory   --note "text for results.md"
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { RedisServer } from '../test/support/redis-server';
+import { type FlipReport, measureFlips } from './lib/flips';
+import { autocannonLoad, wrk, wrkVersion } from './lib/load';
+import { type MemoryReport, measureMemory } from './lib/memory';
+import { findNginx } from './lib/nginx';
+import { startServer, stopAll } from './lib/processes';
+import { writeReport } from './lib/report';
+import { measureThroughput, type SizeKey, scenarios } from './lib/throughput';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '5' },
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
     connections: { type: 'string', default: '50' },
-    flips: { type: 'string', default: '50' },
+    watchers: { type: 'string' },
+    flips: { type: 'string' },
+    only: { type: 'string' },
+    note: { type: 'string' },
+    out: { type: 'string' },
   },
 });
-const rounds = Number(values.rounds);
-const duration = Number(values.duration);
+const quick = values.quick ?? false;
+const rounds = Number(values.rounds ?? (quick ? 1 : 5));
+const durationS = Number(values.duration ?? (quick ? 1 : 3));
 const connections = Number(values.connections);
-const flips = Number(values.flips);
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-}
-
-const children: ChildProcess[] = [];
-
-async function start(script: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=switchyard-source', '--import', 'tsx', join(__dirname, 'servers', script), ...args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-      env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env },
-    },
-  );
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
-  return { child, port: (JSON.parse(line) as { port: number }).port };
-}
-
-async function measure(port: number): Promise<{ rps: number; p99: number; errors: number }> {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration, pipelining: 1 });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
-}
-
-const median = (list: number[]) => {
-  const sorted = [...list].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
-async function throughput(redis: RedisServer): Promise<void> {
-  const upstream = await start('upstream.ts', []);
-  const target = `http://127.0.0.1:${upstream.port}`;
-  const scenarios: Record<string, Started> = {
-    'direct (no proxy)': upstream,
-    'http-proxy + keep-alive (baseline)': await start('front.ts', ['http-proxy', target]),
-    'switchyard plain http, memory store': await start('front.ts', ['http', target]),
-    'express + http-proxy (framework baseline)': await start('front.ts', ['express-http-proxy', target]),
-    'switchyard express, memory store': await start('front.ts', ['express', target]),
-    'koa + koa-proxies (framework baseline)': await start('front.ts', ['koa-proxies', target]),
-    'switchyard koa, memory store': await start('front.ts', ['koa', target]),
-    'switchyard koa, redis store': await start('front.ts', ['koa', target], { SWITCHYARD_REDIS_URL: redis.url }),
-  };
-  const results = new Map<string, { rps: number[]; p99: number[]; errors: number }>();
-  for (let round = 1; round <= rounds; round += 1) {
-    for (const [name, { port }] of Object.entries(scenarios)) {
-      const result = await measure(port);
-      const entry = results.get(name) ?? { rps: [], p99: [], errors: 0 };
-      entry.rps.push(result.rps);
-      entry.p99.push(result.p99);
-      entry.errors += result.errors;
-      results.set(name, entry);
-      console.error(`round ${round}: ${name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms`);
-    }
-  }
-  const baseline = median(results.get('http-proxy + keep-alive (baseline)')!.rps);
-  const direct = median(results.get('direct (no proxy)')!.rps);
-  console.log(`\n## Throughput (${rounds} rounds × ${duration} s, ${connections} connections, median of rounds)\n`);
-  console.log('| scenario | req/s | p99 ms | vs http-proxy | vs direct | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const [name, entry] of results) {
-    const rps = median(entry.rps);
-    console.log(
-      `| ${name} | ${Math.round(rps)} | ${median(entry.p99)} | ${(rps / baseline).toFixed(2)} | ${(rps / direct).toFixed(2)} | ${entry.errors} |`,
-    );
-  }
-}
-
-async function flipLatency(redis: RedisServer): Promise<void> {
-  const fronts = [
-    await start('front.ts', ['koa'], { SWITCHYARD_REDIS_URL: redis.url }),
-    await start('front.ts', ['express'], { SWITCHYARD_REDIS_URL: redis.url }),
-  ];
-  const latencies: number[] = [];
-  for (let flip = 0; flip < flips; flip += 1) {
-    const target = `http://127.0.0.1:${20_000 + flip}`;
-    const seen = fronts.map(
-      ({ child }) =>
-        new Promise<number>((resolve) => {
-          const onMessage = (message: { type: string; target?: string; at: number }) => {
-            if (message.type === 'change' && message.target === target) {
-              child.off('message', onMessage);
-              resolve(message.at);
-            }
-          };
-          child.on('message', onMessage);
-        }),
-    );
-    const sentAt = Date.now();
-    await redis.cli.set('switchyard:route:default', target);
-    const arrivals = await Promise.all(seen);
-    latencies.push(Math.max(...arrivals) - sentAt);
-  }
-  const sorted = [...latencies].sort((a, b) => a - b);
-  console.log(`\n## Flip latency: bare \`redis-cli SET\` → applied by both of two front-end processes (${flips} flips)\n`);
-  console.log(`median ${median(latencies)} ms, p95 ${sorted[Math.floor(sorted.length * 0.95)]} ms, worst ${sorted[sorted.length - 1]} ms`);
-}
+const watcherCounts = (values.watchers ?? (quick ? '1,10' : '1,10,100,500')).split(',').map(Number);
+const flips = Number(values.flips ?? (quick ? 5 : 50));
+const parts = new Set((values.only ?? (quick ? 'throughput,flips' : 'throughput,flips,memory')).split(','));
+const sizes: SizeKey[] = quick ? ['small'] : ['small', 'large'];
+const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
+  const started = new Date();
+  const load = wrkVersion() ? wrk : autocannonLoad;
+  const notes: string[] = [];
+  if (load !== wrk) notes.push('wrk is not installed (Debian: `apt-get install wrk`): autocannon measured instead, in the bench process.');
   const redis = await RedisServer.start();
+  let throughput: Awaited<ReturnType<typeof measureThroughput>> | undefined;
+  let flipReport: FlipReport | undefined;
+  let memory: MemoryReport | undefined;
   try {
-    console.log(`node ${process.version}, ${new Date().toISOString()}`);
-    await throughput(redis);
-    await flipLatency(redis);
+    const upstream = await startServer('bench/servers/upstream.ts', []);
+    const list = await scenarios(upstream.port, redis.url, notes);
+    if (parts.has('throughput')) {
+      log(`throughput: ${list.length} fronts, ${rounds} rounds × ${durationS} s, ${connections} connections, ${load.name}`);
+      throughput = await measureThroughput(list, load, { rounds, durationS, connections, sizes, log });
+    }
+    await stopAll();
+    if (parts.has('flips')) {
+      log(`flip propagation: ${watcherCounts.join(', ')} watchers, ${flips} flips each`);
+      flipReport = await measureFlips(redis, watcherCounts, flips, log);
+    }
+    if (parts.has('memory')) {
+      log('memory');
+      memory = await measureMemory(redis, load, { quick, log });
+    }
   } finally {
-    for (const child of children) child.kill();
+    await stopAll();
     await redis.stop();
+  }
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const machine = {
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GB`,
+    node: process.version,
+    nginx: findNginx()?.version ?? 'not installed',
+    load: load === wrk ? (wrkVersion() ?? 'wrk') : load.name,
+    loadAverage: loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
+  };
+  const report = writeReport({
+    started,
+    command,
+    machine,
+    note: values.note,
+    notes,
+    settings: { rounds, durationS, connections, flips },
+    throughput,
+    flips: flipReport,
+    memory,
+  });
+  process.stdout.write(report);
+  if (!quick) {
+    const out = values.out ?? join(__dirname, 'results.md');
+    require('node:fs').writeFileSync(out, report);
+    log(`written to ${out}`);
   }
 }
 
-void main().then(() => process.exit(0));
+main().then(
+  () => process.exit(0),
+  async (error: Error) => {
+    log(`bench failed: ${error.stack ?? error.message}`);
+    await stopAll();
+    process.exit(1);
+  },
+);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopAll().then(() => process.exit(130));
+  });
+}

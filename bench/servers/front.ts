@@ -1,24 +1,30 @@
-// A front end under benchmark. Modes:
-//   http-proxy  bare http-proxy with a keep-alive agent and a fixed target (the baseline)
-//   express-http-proxy  Express + the same bare http-proxy (the framework's own cost, without Switchyard)
-//   koa-proxies         Koa + koa-proxies with a fixed target and keep-alive agent (likewise)
-//   http        plain node:http + Switchyard proxy (target read from the watcher)
-//   express     Express + Switchyard maintenance + proxy
-//   koa         Koa + Switchyard maintenance + proxy
-// Store from SWITCHYARD_REDIS_URL (default memory://). Prints {"port"} when listening; sends
-// {"type":"change","target","at"} over IPC whenever the watcher applies a new route.
-import { Agent, createServer } from 'node:http';
-import { createFrontEnd, setRoute } from '@switchyard/core';
-import { expressMaintenance, koaMaintenance } from '@switchyard/maintenance';
+// A front end under benchmark, one per process. Peers (static target, keep-alive agent to the upstream):
+//   http-proxy    bare http-proxy
+//   koa-proxies   Koa + koa-proxies
+//   express-hpm   Express + http-proxy-middleware
+// Switchyard (target read from the watcher; store from SWITCHYARD_REDIS_URL, else memory://):
+//   serve         plain node:http, maintenance handler then createProxyHandler: what `switchyard serve` runs
+//   serve-proxy   plain node:http, createProxyHandler alone (maintenance not mounted)
+//   koa           Koa, koaMaintenance then koaProxy (examples/koa-front)
+//   koa-proxy     Koa, koaProxy alone
+//   express       Express, expressMaintenance then expressProxy (examples/express-front)
+// Options after the mode: the target URL; `--sites-by-host` (serve only: site from Host, fallback `default`).
+// Prints {"port"} when listening; sends {"type":"change","target","at"} over IPC whenever the watcher
+// applies a new route; answers {"type":"memory"} messages with process.memoryUsage().
+import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createFrontEnd, setRoute, silentLogger } from '@switchyard/core';
+import { createMaintenanceHandler, expressMaintenance, koaMaintenance } from '@switchyard/maintenance';
 import { createProxyHandler, expressProxy, koaProxy } from '@switchyard/proxy';
 import express from 'express';
 import httpProxy from 'http-proxy';
+import { createProxyMiddleware } from 'http-proxy-middleware';
 import Koa from 'koa';
 import koaProxies from 'koa-proxies';
 
-const [mode = 'koa', target = ''] = process.argv.slice(2);
+const [mode = 'serve', target = '', ...flags] = process.argv.slice(2);
 
-function announce(server: ReturnType<typeof createServer>): void {
+function announce(handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+  const server = createServer(handler);
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
@@ -26,39 +32,64 @@ function announce(server: ReturnType<typeof createServer>): void {
   });
 }
 
-async function main(): Promise<void> {
-  const agent = new Agent({ keepAlive: true });
-  if (mode === 'http-proxy' || mode === 'express-http-proxy') {
+// Exit normally on SIGTERM, so --cpu-prof can write its profile.
+process.once('SIGTERM', () => process.exit(0));
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'memory') process.send?.({ type: 'memory', usage: process.memoryUsage() });
+});
+
+async function peer(): Promise<boolean> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  if (mode === 'http-proxy') {
     const proxy = httpProxy.createProxyServer({ target, agent, xfwd: true });
     proxy.on('error', (_error, _req, res) => {
       if ('writeHead' in res && !res.headersSent) res.writeHead(502).end();
     });
-    if (mode === 'http-proxy') announce(createServer((req, res) => proxy.web(req, res)));
-    else announce(createServer(express().use((req, res) => proxy.web(req, res))));
-    return;
+    announce((req, res) => proxy.web(req, res));
+    return true;
   }
   if (mode === 'koa-proxies') {
     const app = new Koa();
     // koa-proxies passes unknown options through to http-proxy; its types do not list xfwd.
     app.use(koaProxies('/', { target, agent, xfwd: true, logs: false } as Parameters<typeof koaProxies>[1]));
-    announce(createServer(app.callback()));
-    return;
+    announce(app.callback());
+    return true;
   }
-  const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'memory://bench' });
+  if (mode === 'express-hpm') {
+    const app = express();
+    app.use(createProxyMiddleware({ target, agent, xfwd: true }));
+    announce(app);
+    return true;
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  if (await peer()) return;
+  const frontEnd = await createFrontEnd({ store: process.env.SWITCHYARD_REDIS_URL ?? 'memory://bench', logger: silentLogger });
   if (target) await setRoute(frontEnd.store, 'default', target);
   frontEnd.watcher.on('change', (_site, state) => process.send?.({ type: 'change', target: state?.route?.target, at: Date.now() }));
-  if (mode === 'http') {
-    announce(createServer(createProxyHandler({ frontEnd }).handle));
+  const selection = flags.includes('--sites-by-host') ? { sitesByHost: true, fallbackSite: 'default' } : {};
+  if (mode === 'serve' || mode === 'serve-proxy') {
+    const proxy = createProxyHandler({ frontEnd, ...selection });
+    if (mode === 'serve-proxy') {
+      announce(proxy.handle);
+      return;
+    }
+    const maintenance = createMaintenanceHandler({ frontEnd, ...selection });
+    announce((req, res) => maintenance.handle(req, res, () => proxy.handle(req, res)));
   } else if (mode === 'express') {
     const app = express();
     app.use(expressMaintenance({ frontEnd }));
     app.use(expressProxy({ frontEnd }));
-    announce(createServer(app));
-  } else {
+    announce(app);
+  } else if (mode === 'koa' || mode === 'koa-proxy') {
     const app = new Koa();
-    app.use(koaMaintenance({ frontEnd }));
+    if (mode === 'koa') app.use(koaMaintenance({ frontEnd }));
     app.use(koaProxy({ frontEnd }));
-    announce(createServer(app.callback()));
+    announce(app.callback());
+  } else {
+    throw new Error(`unknown mode ${mode}`);
   }
 }
 

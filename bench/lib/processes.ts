@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** A server started by the bench, with the port it listens on. */
+export interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+const children = new Set<ChildProcess>();
+const root = join(__dirname, '..', '..');
+
+/** Node with the TypeScript sources, as `npm run bench` itself runs. */
+export const NODE_ARGS = ['--conditions=switchyard-source', '--import', 'tsx'];
+
+/**
+ * Starts a TypeScript entry (path from the repository root) and resolves with the port from the
+ * first line of its stdout that carries one (`{"port":…}` or the CLI's `{"type":"listening","port":…}`).
+ * Fails after `timeoutMs`, so a server that never listens cannot hang the bench.
+ */
+export async function startServer(
+  entry: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+  timeoutMs = 30_000,
+): Promise<Started> {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...nodeArgs, join(root, entry), ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env },
+  });
+  track(child);
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} ${args.join(' ')} did not listen within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`${entry} ${args.join(' ')} exited with ${code} before listening`)));
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { port?: number };
+        if (typeof parsed.port === 'number') {
+          clearTimeout(timer);
+          resolve(parsed.port);
+        }
+      } catch {
+        // not a JSON line
+      }
+    });
+  });
+  return { child, port };
+}
+
+/** Kills the child with the bench (and on Ctrl-C). */
+export function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/** Stops one child and waits for it to exit (SIGKILL after 3 s). */
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Stops every child the bench started. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map(stop));
+}
+
+/** Peak and current resident memory of a process, from /proc (Linux), in bytes. */
+export function residentMemory(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: field('VmRSS'), peak: field('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}

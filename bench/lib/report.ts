@@ -1,0 +1,164 @@
+import type { FlipReport } from './flips';
+import type { MemoryReport } from './memory';
+import { type Result, SIZES, type SizeKey } from './throughput';
+
+/** Everything one run found, and how it was made. */
+export interface RunReport {
+  readonly started: Date;
+  readonly command: string;
+  readonly machine: Readonly<Record<'cpu' | 'memory' | 'node' | 'nginx' | 'load' | 'loadAverage', string>>;
+  readonly note: string | undefined;
+  readonly notes: readonly string[];
+  readonly settings: { rounds: number; durationS: number; connections: number; flips: number };
+  readonly throughput: Map<SizeKey, Map<string, Result>> | undefined;
+  readonly flips: FlipReport | undefined;
+  readonly memory: MemoryReport | undefined;
+}
+
+const LABELS: Record<string, string> = {
+  direct: 'direct to the upstream (no proxy)',
+  nginx: 'nginx, 1 worker, upstream keep-alive',
+  'http-proxy': 'raw http-proxy, keep-alive agent',
+  'koa-proxies': 'koa + koa-proxies, static target',
+  'express-hpm': 'express + http-proxy-middleware, static target',
+  serve: 'Switchyard serve: node:http + maintenance + proxy, target in Redis',
+  'serve-proxy': 'Switchyard node:http, proxy only (maintenance not mounted)',
+  'serve-cli': '`switchyard serve` CLI process as on main',
+  koa: 'Switchyard Koa: koaMaintenance + koaProxy (examples/koa-front)',
+  'koa-proxy': 'Switchyard Koa, koaProxy only',
+  express: 'Switchyard Express: maintenance + proxy (examples/express-front)',
+  'mini-undici': 'engine choice: minimal forwarder, undici Pool',
+  'mini-node-http': 'engine choice: minimal forwarder, node:http Agent',
+};
+
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '—');
+const num = (n: number) => Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
+
+function throughputTable(size: SizeKey, results: Map<string, Result>): string {
+  const nginx = results.get('nginx')?.rps;
+  const httpProxy = results.get('http-proxy')?.rps;
+  const lines = [
+    `### ${SIZES.find((s) => s.key === size)!.label}`,
+    '',
+    '| front | req/s (median) | min–max | p99 ms | vs nginx | vs raw http-proxy | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [key, result] of results) {
+    lines.push(
+      `| ${LABELS[key] ?? key} | ${num(result.rps)} | ${num(result.low)}–${num(result.high)} | ${result.p99.toFixed(2)} | ${ratio(result.rps, nginx)} | ${ratio(result.rps, httpProxy)} | ${result.errors} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+interface Goal {
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+function ratioGoal(goal: string, results: Map<string, Result> | undefined, a: string, b: string, min: number): Goal {
+  const x = results?.get(a)?.rps;
+  const y = results?.get(b)?.rps;
+  if (!x || !y) return { goal, measured: 'not measured', met: undefined };
+  return { goal, measured: `${(x / y).toFixed(2)}x (${num(x)} / ${num(y)} req/s)`, met: x / y >= min };
+}
+
+function p99Goal(size: SizeKey, results: Map<string, Result> | undefined, key: string): Goal {
+  const goal = `p99 of ${LABELS[key]} ≤ raw http-proxy's, ${SIZES.find((s) => s.key === size)!.label}`;
+  const mine = results?.get(key)?.p99;
+  const theirs = results?.get('http-proxy')?.p99;
+  if (mine === undefined || theirs === undefined) return { goal, measured: 'not measured', met: undefined };
+  return { goal, measured: `${mine.toFixed(2)} ms vs ${theirs.toFixed(2)} ms`, met: mine <= theirs };
+}
+
+function costGoal(results: Map<string, Result> | undefined, withIt: string, without: string, label: string): Goal {
+  const goal = `maintenance mounted but off costs < 3% (${label})`;
+  const a = results?.get(withIt);
+  const b = results?.get(without);
+  if (!a || !b) return { goal, measured: 'not measured', met: undefined };
+  const cost = 1 - a.rps / b.rps;
+  return {
+    goal,
+    measured: `${(cost * 100).toFixed(1)}% (${num(a.rps)} vs ${num(b.rps)} req/s; round spread ${num(b.low)}–${num(b.high)})`,
+    met: cost < 0.03,
+  };
+}
+
+function goals(report: RunReport): Goal[] {
+  const small = report.throughput?.get('small');
+  const large = report.throughput?.get('large');
+  const list: Goal[] = [
+    ratioGoal('serve ≥ 0.4x nginx (100 B)', small, 'serve', 'nginx', 0.4),
+    ratioGoal('serve ≥ 1.5x raw http-proxy (100 B)', small, 'serve', 'http-proxy', 1.5),
+    ratioGoal('`switchyard serve` CLI as on main ≥ 0.4x nginx (100 B)', small, 'serve-cli', 'nginx', 0.4),
+    ratioGoal('`switchyard serve` CLI as on main ≥ 1.5x raw http-proxy (100 B)', small, 'serve-cli', 'http-proxy', 1.5),
+    ratioGoal('Koa middleware ≥ 1.2x koa + koa-proxies (100 B)', small, 'koa', 'koa-proxies', 1.2),
+    ratioGoal('Express middleware ≥ 2x express + http-proxy-middleware (100 B)', small, 'express', 'express-hpm', 2),
+  ];
+  for (const [size, results] of [
+    ['small', small],
+    ['large', large],
+  ] as const) {
+    for (const key of ['serve', 'koa', 'express']) list.push(p99Goal(size, results, key));
+  }
+  list.push(costGoal(small, 'serve', 'serve-proxy', 'node:http'), costGoal(small, 'koa', 'koa-proxy', 'Koa'));
+  for (const row of report.flips ?? []) {
+    const bound = row.watchers >= 500 ? 50 : row.watchers >= 100 ? 10 : undefined;
+    if (bound === undefined) continue;
+    list.push({
+      goal: `flip p99 < ${bound} ms at ${row.watchers} watchers`,
+      measured: `${row.all.p99.toFixed(1)} ms until all applied (each front: ${row.each.p99.toFixed(1)} ms)`,
+      met: row.all.p99 < bound && row.missed === 0,
+    });
+  }
+  for (const goal of report.memory?.goals ?? []) list.push(goal);
+  return list;
+}
+
+const mark = (met: boolean | undefined) => (met === undefined ? '—' : met ? 'met' : '**not met**');
+
+/** The Markdown of bench/results.md. */
+export function writeReport(report: RunReport): string {
+  const { machine, settings } = report;
+  const out: string[] = [
+    '# Benchmark results',
+    '',
+    `Run ${report.started.toISOString()} with \`${report.command}\`.`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.memory} RAM; Node ${machine.node}; nginx ${machine.nginx}; load generator ${machine.load}; load average at the end ${machine.loadAverage}.`,
+    ...(report.note ? ['', report.note] : []),
+    ...report.notes.map((note) => `\n${note}`),
+    '',
+    `Throughput: ${settings.rounds} interleaved rounds × ${settings.durationS} s per front and size, ${settings.connections} connections, 1 wrk thread; medians of the rounds. Every front proxies to the same upstream process (answers in microseconds), so the proxy hop is the whole cost.`,
+    '',
+    '## Goals (issue 9)',
+    '',
+    '| goal | measured | |',
+    '|---|---|---|',
+    ...goals(report).map((goal) => `| ${goal.goal} | ${goal.measured} | ${mark(goal.met)} |`),
+    '',
+  ];
+  if (report.throughput) {
+    out.push('## Throughput and latency', '');
+    for (const [size, results] of report.throughput) out.push(throughputTable(size, results), '');
+  }
+  if (report.flips) {
+    out.push(
+      '## Flip propagation',
+      '',
+      `A bare \`SET switchyard:route:default\` from a plain client, timed until each front end (its watcher's \`change\` event) and the last of them applied it; ${settings.flips} flips per row, all front ends in one process, each with its own Redis connections and heartbeat. Redis CPU is over the whole row (start-up, heartbeats and flips).`,
+      '',
+      '| front ends | each: median | each: p99 | all applied: median | all: p99 | all: worst | missed | start-up | Redis CPU | Redis clients |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const row of report.flips) {
+      out.push(
+        `| ${row.watchers} | ${row.each.median.toFixed(2)} ms | ${row.each.p99.toFixed(2)} ms | ${row.all.median.toFixed(2)} ms | ${row.all.p99.toFixed(2)} ms | ${row.all.worst.toFixed(2)} ms | ${row.missed} | ${(row.startupMs / 1000).toFixed(1)} s | ${row.redisCpu.toFixed(0)}% | ${row.redisClients} |`,
+      );
+    }
+    out.push('');
+  }
+  if (report.memory) out.push('## Memory', '', ...report.memory.lines, '');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../test/support/ports';
+import { type LoadGenerator, type Measurement, median } from './load';
+import { findNginx, startNginx } from './nginx';
+import { type Started, startServer } from './processes';
+
+/** One front end measured side by side with the others. */
+export interface Scenario {
+  readonly key: string;
+  readonly label: string;
+  start(): Promise<Started>;
+}
+
+/** Medians over the rounds of one scenario at one response size. */
+export interface Result {
+  readonly rps: number;
+  readonly p99: number;
+  readonly errors: number;
+  /** Lowest and highest req/s of the rounds: the spread says how much to trust a ratio. */
+  readonly low: number;
+  readonly high: number;
+}
+
+/** The response sizes measured: the upstream's paths. */
+export const SIZES = [
+  { key: 'small', label: '100-byte response', path: '/' },
+  { key: 'large', label: '64 KB response', path: '/64k' },
+] as const;
+
+export type SizeKey = (typeof SIZES)[number]['key'];
+
+/** Everything the throughput part found. */
+export interface ThroughputReport {
+  readonly scenarios: readonly Scenario[];
+  readonly results: Map<SizeKey, Map<string, Result>>;
+  readonly notes: string[];
+}
+
+/**
+ * The fronts of the throughput table, all in front of one upstream process. Peers get a static target
+ * and a keep-alive agent (without one http-proxy sends `Connection: close`); Switchyard's fronts read
+ * the target from Redis as a deployment does.
+ */
+export async function scenarios(upstreamPort: number, redisUrl: string, notes: string[]): Promise<Scenario[]> {
+  const target = `http://127.0.0.1:${upstreamPort}`;
+  const front = (mode: string) => () => startServer('bench/servers/front.ts', [mode, target], { SWITCHYARD_REDIS_URL: redisUrl });
+  const list: Scenario[] = [
+    { key: 'direct', label: 'direct to the upstream (no proxy)', start: async () => ({ port: upstreamPort }) as Started },
+  ];
+  const nginx = findNginx();
+  if (nginx) {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
+    list.push({
+      key: 'nginx',
+      label: `nginx ${nginx.version}, 1 worker, upstream keep-alive`,
+      start: async () => startNginx(nginx.binary, dir, await freePort(), upstreamPort),
+    });
+  } else {
+    notes.push('nginx is not installed (Debian: `apt-get install nginx-light`): its rows and ratios are missing from this run.');
+  }
+  list.push(
+    { key: 'http-proxy', label: 'raw http-proxy, keep-alive agent', start: front('http-proxy') },
+    { key: 'koa-proxies', label: 'koa + koa-proxies, static target', start: front('koa-proxies') },
+    { key: 'express-hpm', label: 'express + http-proxy-middleware, static target', start: front('express-hpm') },
+    { key: 'serve', label: 'Switchyard serve: node:http + maintenance + proxy', start: front('serve') },
+    { key: 'serve-proxy', label: 'Switchyard node:http, proxy only (no maintenance)', start: front('serve-proxy') },
+    {
+      key: 'serve-cli',
+      label: '`switchyard serve` CLI as on main',
+      start: () =>
+        startServer('packages/cli/src/bin.ts', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], {
+          SWITCHYARD_REDIS_URL: redisUrl,
+        }),
+    },
+    { key: 'koa', label: 'Switchyard Koa: koaMaintenance + koaProxy (examples/koa-front)', start: front('koa') },
+    { key: 'koa-proxy', label: 'Switchyard Koa, koaProxy only', start: front('koa-proxy') },
+    { key: 'express', label: 'Switchyard Express: maintenance + proxy (examples/express-front)', start: front('express') },
+    {
+      key: 'mini-undici',
+      label: 'engine choice: minimal forwarder on undici Pool',
+      start: () => startServer('bench/servers/minimal.ts', ['undici', target]),
+    },
+    {
+      key: 'mini-node-http',
+      label: 'engine choice: minimal forwarder on node:http + keep-alive Agent',
+      start: () => startServer('bench/servers/minimal.ts', ['node-http', target]),
+    },
+  );
+  return list;
+}
+
+/**
+ * Measures every scenario at every size, round after round; within a round the order rotates, so
+ * drift on the machine and position effects hit all of them alike. Each front is warmed up first.
+ */
+export async function measureThroughput(
+  list: readonly Scenario[],
+  load: LoadGenerator,
+  options: { rounds: number; durationS: number; connections: number; sizes: readonly SizeKey[]; log: (line: string) => void },
+): Promise<Map<SizeKey, Map<string, Result>>> {
+  const ports = new Map<string, number>();
+  for (const scenario of list) ports.set(scenario.key, (await scenario.start()).port);
+  // The switchyard fronts write the route to Redis at start; give every watcher the same state.
+  for (const scenario of list) {
+    for (const size of SIZES.filter((s) => options.sizes.includes(s.key))) {
+      await load.measure(`http://127.0.0.1:${ports.get(scenario.key)}${size.path}`, { connections: options.connections, durationS: 1 });
+    }
+  }
+  const raw = new Map<SizeKey, Map<string, Measurement[]>>();
+  for (let round = 0; round < options.rounds; round += 1) {
+    for (const size of SIZES.filter((s) => options.sizes.includes(s.key))) {
+      const order = list.map((_, i) => list[(i + round) % list.length]!);
+      for (const scenario of order) {
+        const measurement = await load.measure(`http://127.0.0.1:${ports.get(scenario.key)}${size.path}`, {
+          connections: options.connections,
+          durationS: options.durationS,
+        });
+        const bySize = raw.get(size.key) ?? new Map<string, Measurement[]>();
+        raw.set(size.key, bySize);
+        bySize.set(scenario.key, [...(bySize.get(scenario.key) ?? []), measurement]);
+        options.log(
+          `round ${round + 1}/${options.rounds} ${size.key} ${scenario.key}: ${Math.round(measurement.rps)} req/s, p99 ${measurement.p99.toFixed(2)} ms${measurement.errors ? `, ${measurement.errors} errors` : ''}`,
+        );
+      }
+    }
+  }
+  const results = new Map<SizeKey, Map<string, Result>>();
+  for (const [size, bySize] of raw) {
+    const summary = new Map<string, Result>();
+    for (const [key, list] of bySize) {
+      const rps = list.map((m) => m.rps);
+      summary.set(key, {
+        rps: median(rps),
+        p99: median(list.map((m) => m.p99)),
+        errors: list.reduce((sum, m) => sum + m.errors, 0),
+        low: Math.min(...rps),
+        high: Math.max(...rps),
+      });
+    }
+    results.set(size, summary);
+  }
+  return results;
+}
