@@ -6,6 +6,7 @@
 //   npm run bench -- --quick           # smoke run, under a minute, asserts nothing, writes nothing
 //   npm run bench -- --rounds 5 --duration 3 --connections 50 --watchers 1,10,100,500 --flips 50
 //   npm run bench -- --only throughput|flips|memory   --note "text for results.md"
+//   npm run bench -- --only throughput --fronts http-proxy,serve --out /tmp/r.md   # a focused comparison
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     note: { type: 'string' },
     out: { type: 'string' },
+    fronts: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -52,7 +54,8 @@ async function main(): Promise<void> {
   let memory: MemoryReport | undefined;
   try {
     const upstream = await startServer('bench/servers/upstream.ts', []);
-    const list = await scenarios(upstream.port, redis.url, notes);
+    const fronts = values.fronts?.split(',');
+    const list = (await scenarios(upstream.port, redis.url, notes)).filter((scenario) => !fronts || fronts.includes(scenario.key));
     if (parts.has('throughput')) {
       log(`throughput: ${list.length} fronts, ${rounds} rounds × ${durationS} s, ${connections} connections, ${load.name}`);
       throughput = await measureThroughput(list, load, { rounds, durationS, connections, sizes, log });
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
     memory,
   });
   process.stdout.write(report);
-  if (!quick) {
+  if (!quick && (!values.fronts || values.out)) {
     const out = values.out ?? join(__dirname, 'results.md');
     require('node:fs').writeFileSync(out, report);
     log(`written to ${out}`);

@@ -1,6 +1,7 @@
 // Minimal forwarders, for choosing the upstream client of the forwarding engine (bench/README.md,
 // "Engine choice"). Both do the same work per request as little as forwarding can: copy the request
-// headers but Connection/Keep-Alive, add X-Forwarded-For, stream both bodies. Modes:
+// headers but Connection/Keep-Alive, add X-Forwarded-For, stream both bodies, stop the upstream
+// exchange when the client leaves. Modes:
 //   undici     undici Pool per upstream (bounded connections, pipelining 1) with `dispatch`
 //   node-http  node:http `request` through a keep-alive Agent (bounded sockets, LIFO scheduling)
 // Prints {"port"} when listening.
@@ -26,7 +27,13 @@ function viaUndici(): (req: IncomingMessage, res: ServerResponse) => void {
   const pool = new Pool(target, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 4000 });
   return (req, res) => {
     let resume: () => void = () => undefined;
+    let abort: (error: Error) => void = () => undefined;
+    let done = false;
     res.on('drain', () => resume());
+    // A client that leaves mid-response would otherwise keep its pooled connection paused for ever.
+    res.on('close', () => {
+      if (!done) abort(new Error('client gone'));
+    });
     pool.dispatch(
       {
         method: req.method as 'GET',
@@ -35,8 +42,11 @@ function viaUndici(): (req: IncomingMessage, res: ServerResponse) => void {
         body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
       },
       {
-        onConnect() {},
+        onConnect(abortRequest) {
+          abort = abortRequest;
+        },
         onError() {
+          done = true;
           if (!res.headersSent) res.writeHead(502).end();
           else res.destroy();
         },
@@ -56,6 +66,7 @@ function viaUndici(): (req: IncomingMessage, res: ServerResponse) => void {
           return res.write(chunk);
         },
         onComplete() {
+          done = true;
           res.end();
         },
       },
@@ -78,6 +89,9 @@ function viaNodeHttp(): (req: IncomingMessage, res: ServerResponse) => void {
         upstreamRes.pipe(res);
       },
     );
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     upstream.on('error', () => {
       if (!res.headersSent) res.writeHead(502).end();
       else res.destroy();
