@@ -106,10 +106,10 @@ export function describeFront(front: FrontEndReport): string {
 }
 
 /**
- * One sentence naming which front end applies what, for the groups that are not what Redis holds:
- * `fe-2 (h, pid 9) applies version 6 (digest 1f2e…), not version 7 in Redis`.
+ * Which front end applies what, for the groups that are not what Redis holds:
+ * `Redis holds version 7 (digest …), applied by fe-1; fe-2 (h, pid 9) applies version 6 (digest …)`.
  */
-export function describeDisagreement(agreement: FrontAgreement): string {
+export function describeGroups(agreement: FrontAgreement): string {
   const parts: string[] = [];
   for (const group of agreement.groups) {
     if (group.current) continue;
@@ -124,10 +124,14 @@ export function describeDisagreement(agreement: FrontAgreement): string {
   const head = `Redis holds version ${agreement.state.version} (digest ${agreement.state.digest})${
     current ? `, applied by ${current.fronts.map((front) => front.id).join(', ')}` : ', applied by no front end'
   }`;
-  const tail = [...parts];
-  for (const value of agreement.invalid) tail.push(describeInvalid(value));
-  if (agreement.lostState.length > 0) tail.push(describeLostState(agreement.lostState));
-  return [head, ...tail].join('; ');
+  return [head, ...parts].join('; ');
+}
+
+/** describeGroups plus every invalid stored value and any state loss: why front ends do not converge. */
+export function describeDisagreement(agreement: FrontAgreement): string {
+  const parts = [describeGroups(agreement), ...agreement.invalid.map(describeInvalid)];
+  if (agreement.lostState.length > 0) parts.push(describeLostState(agreement.lostState));
+  return parts.join('; ');
 }
 
 /** `switchyard:route:shop holds an invalid value (…); fe-1, fe-2 keep their last good value`. */
@@ -145,9 +149,20 @@ export function describeLostState(fronts: readonly FrontEndReport[]): string {
   return `Redis lost its state; front ends keep version ${versions.join(' and ')} (${fronts.map((front) => front.id).join(', ')}); write it back with switchyard restore`;
 }
 
+/** What a front end keeps through a state loss (`kept` in its heartbeat), if it says. */
+export function keptStateOf(front: FrontEndReport): KeptState | undefined {
+  return (front as { readonly kept?: KeptState }).kept;
+}
+
+/** The raw values (full key → value) and version a front end keeps serving while Redis lost them. */
+export interface KeptState {
+  readonly version: number;
+  readonly values: Readonly<Record<string, string>>;
+}
+
 /** The version a front end keeps through a state loss (its `kept.version`, else what it applies). */
 export function keptVersion(front: FrontEndReport): number {
-  return (front as { readonly kept?: { readonly version: number } }).kept?.version ?? front.version;
+  return keptStateOf(front)?.version ?? front.version;
 }
 
 /** Options shared by the waits on front ends. */

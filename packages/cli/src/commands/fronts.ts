@@ -1,7 +1,7 @@
 import { type FrontEndReport, readState, type StoredState } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
-import { isConverged } from '../convergence';
+import { invalidKeysOf, isConverged, keepsLostState } from '../convergence';
 import { formatDuration, formatTable } from '../style';
 
 /** A front end's heartbeat plus what the CLI derives from it. */
@@ -31,7 +31,7 @@ export function printFronts(context: CommandContext, fronts: readonly FrontSumma
     String(front.pid),
     formatDuration(front.uptimeMs),
     `v${front.version}`,
-    !front.connected ? style.red('no Redis') : front.converged ? style.green('converged') : style.yellow('behind'),
+    frontState(front, style),
     String(front.inFlight),
     String(front.inFlightWrites),
     String(front.held),
@@ -39,6 +39,15 @@ export function printFronts(context: CommandContext, fronts: readonly FrontSumma
   ]);
   const header = ['ID', 'HOST', 'PID', 'UPTIME', 'VERSION', 'STATE', 'IN-FLIGHT', 'WRITES', 'HELD', 'REFUSED'].map(style.bold);
   for (const line of formatTable([header, ...rows])) context.print(line);
+}
+
+/** One word for the STATE column. */
+function frontState(front: FrontSummary, style: CommandContext['style']): string {
+  if (!front.connected) return style.red('no Redis');
+  if (keepsLostState(front)) return style.red('keeps lost state');
+  if (front.converged) return style.green('converged');
+  if (invalidKeysOf(front).length > 0) return style.red('ignores invalid value');
+  return style.yellow('behind');
 }
 
 /** `switchyard fronts` */
