@@ -74,8 +74,16 @@ describe('two front-end processes on one Redis', () => {
       await Promise.all(fronts.map((front) => waitFor(() => reports(front) === index + 1, { what: `${bad} reported once` })));
       for (const front of fronts) assert.equal(await upstreamOf(front), 'green');
     }
+    // status says so loudly (exit 1), naming the key; both front ends still apply the same state.
     const result = await runCli(['status', '--json'], { SWITCHYARD_REDIS_URL: redis.url });
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.code, 1, result.stderr);
+    const status = JSON.parse(result.stdout) as { problems: { kind: string; message: string }[]; fronts: { digest: string }[] };
+    assert.deepEqual(
+      status.problems.map((problem) => problem.kind),
+      ['invalid-value'],
+    );
+    assert.match(status.problems[0]?.message ?? '', /^switchyard:route:default holds an invalid value/);
+    assert.equal(new Set(status.fronts.map((front) => front.digest)).size, 1, 'no split');
     await redis.cli.set('switchyard:route:default', green.url);
   });
 

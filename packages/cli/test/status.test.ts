@@ -160,7 +160,7 @@ describe('status, fronts and watch', () => {
       await watch.waitForOutput(
         /"type":"invalid","key":"switchyard:maintenance:watched","error":"invalid maintenance state: it is not JSON"/,
       );
-      await watch.waitForOutput(/"type":"split","groups":\[[^\]]*"fronts":\["odd-front"\]/);
+      await watch.waitForOutput(/"type":"split","groups":.*"fronts":\["odd-front"\]/);
     } finally {
       await bed.redis.cli.del('switchyard:maintenance:watched');
       await bed.store.removeFront('odd-front');

@@ -127,7 +127,8 @@ export function statusProblems(agreement: FrontAgreement): StatusProblem[] {
   if (agreement.lostState.length > 0) problems.push({ kind: 'lost-state', message: describeLostState(agreement.lostState) });
   for (const value of agreement.invalid) problems.push({ kind: 'invalid-value', message: describeInvalid(value) });
   if (agreement.split) problems.push({ kind: 'split', message: `FRONT ENDS DISAGREE: ${describeGroups(agreement)}` });
-  else if (!agreement.converged && agreement.lostState.length === 0) {
+  // An invalid stored value or a state loss already explains why front ends differ from Redis.
+  else if (!agreement.converged && agreement.lostState.length === 0 && agreement.invalid.length === 0) {
     problems.push({ kind: 'not-converged', message: `FRONT ENDS DO NOT APPLY WHAT REDIS HOLDS: ${describeGroups(agreement)}` });
   }
   return problems;

@@ -123,6 +123,8 @@ function valueChanges(
 class FrontView {
   private fronts: Map<string, FrontEndReport>;
   private target: { version: number; digest: string; since: number; announce: boolean } | undefined;
+  /** The last state every front end was seen to apply. */
+  private applied: { version: number; digest: string } | undefined;
   private disagreeSince: number | undefined;
   private reportedSplit = '';
   private reportedLoss = '';
@@ -141,7 +143,9 @@ class FrontView {
 
   /** The watcher applied this state: report when every front end is converged on it. */
   expect(version: number, digest: string, options: { quiet?: boolean } = {}): void {
-    if (this.target?.version === version && this.target.digest === digest) return;
+    const same = (state: { version: number; digest: string } | undefined) => state?.version === version && state.digest === digest;
+    // A resync that changed nothing is not a change to wait for.
+    if (same(this.target) || (!this.target && same(this.applied))) return;
     this.target = { version, digest, since: performance.now(), announce: !options.quiet };
   }
 
@@ -161,6 +165,7 @@ class FrontView {
         const ms = Math.round(performance.now() - target.since);
         show(this.context, { type: 'converged', version: target.version, digest: target.digest, fronts: reports.length, ms });
       }
+      this.applied = { version: target.version, digest: target.digest };
       this.target = undefined;
     }
     this.checkAgreement(reports);
