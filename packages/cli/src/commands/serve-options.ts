@@ -54,6 +54,12 @@ export const SERVE_OPTIONS = {
     value: '<file|->',
     description: 'write one JSON line per request to this file (reopened on SIGHUP), or - for stdout',
   },
+  'metrics-port': {
+    type: 'string',
+    value: '<port>',
+    description: 'serve Prometheus metrics at /metrics on this port, a listener of its own (default: off)',
+  },
+  'metrics-host': { type: 'string', value: '<address>', description: 'address of the metrics listener (default 127.0.0.1)' },
 } as const satisfies Record<string, OptionSpec>;
 
 type ServeOption = keyof typeof SERVE_OPTIONS;
@@ -76,6 +82,7 @@ export interface ServeConfig {
   readonly tls: { readonly certPath: string; readonly keyPath: string; readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly timeouts: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly keepAliveTimeoutMs: number };
   readonly accessLog: string | undefined;
+  readonly metrics: { readonly port: number; readonly host: string } | undefined;
 }
 
 /** The name of the environment variable standing for a serve option. */
@@ -116,6 +123,8 @@ export function readServeConfig(args: ParsedArgs, env: NodeJS.ProcessEnv, siteFl
   const tlsCert = source('tls-cert');
   const tlsKey = source('tls-key');
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw usageError('--tls-cert and --tls-key go together: give both PEM files, or neither');
+  const metricsPort = parsed('metrics-port', (value) => parseWholeNumber(value, 'metrics-port', 0, 65_535));
+  if (metricsPort === undefined && source('metrics-host')) throw usageError('--metrics-host only goes with --metrics-port');
   return {
     port: parsed('port', (value) => parseWholeNumber(value, 'port', 0, 65_535)) ?? 8080,
     host: text('host') ?? '0.0.0.0',
@@ -142,6 +151,7 @@ export function readServeConfig(args: ParsedArgs, env: NodeJS.ProcessEnv, siteFl
       keepAliveTimeoutMs: Math.max(1, duration('keep-alive-timeout', '5s')),
     },
     accessLog: text('access-log') || undefined,
+    metrics: metricsPort === undefined ? undefined : { port: metricsPort, host: text('metrics-host') ?? '127.0.0.1' },
   };
 }
 

@@ -1,7 +1,10 @@
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createFrontEnd, createLogger, type Logger } from '@switchyard/core';
+import { createMetrics, type SwitchyardMetrics } from '@switchyard/metrics';
 import { type AccessLogDestination, createFrontDoor } from '@switchyard/proxy';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
@@ -41,8 +44,10 @@ export const serveCommand: CommandSpec = {
       startTimeoutMs: config.startTimeoutMs,
       ...(config.snapshotPath ? { snapshotPath: config.snapshotPath } : {}),
     });
+    const metrics = config.metrics ? createMetrics({ frontEnd, defaultMetrics: true }) : undefined;
     let door: ReturnType<typeof createFrontDoor>;
     let server: Awaited<ReturnType<typeof door.listen>>;
+    let metricsServer: Server | undefined;
     try {
       door = createFrontDoor({
         frontEnd,
@@ -57,6 +62,7 @@ export const serveCommand: CommandSpec = {
         },
         proxy: { changeOrigin: config.changeOrigin, timeoutMs: config.proxyTimeoutMs },
         ...(accessLog ? { accessLog: accessLog.destination } : {}),
+        observers: metrics ? [metrics.observe] : [],
         timeouts: config.timeouts,
       });
       try {
@@ -65,20 +71,41 @@ export const serveCommand: CommandSpec = {
         await door.close();
         throw usageError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
       }
+      if (metrics && config.metrics) {
+        try {
+          metricsServer = await listenForScrapes(metrics, config.metrics);
+        } catch (error) {
+          await door.close();
+          throw usageError(`cannot listen for metrics on ${config.metrics.host}:${config.metrics.port}: ${(error as Error).message}`);
+        }
+      }
     } catch (error) {
+      metrics?.close();
       await frontEnd.close();
       accessLog?.close();
       throw error;
     }
     const address = server.address() as AddressInfo;
-    const scheme = config.tls ? 'https' : 'http';
-    const url = `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    const url = urlOf(config.tls ? 'https' : 'http', address);
+    const metricsUrl = metricsServer ? `${urlOf('http', metricsServer.address() as AddressInfo)}/metrics` : undefined;
     const { selection } = config;
     const serving = selection.sitesByHost
       ? `sites by Host header${selection.fallbackSite ? `, fallback ${selection.fallbackSite}` : ''}`
       : `site ${selection.site}`;
-    if (context.json) context.printJson({ type: 'listening', url, port: address.port, frontEnd: frontEnd.id, ...selection });
-    else context.print(`switchyard serve: listening on ${url} (${serving}), front end ${frontEnd.id}; Ctrl-C to stop`);
+    if (context.json) {
+      context.printJson({
+        type: 'listening',
+        url,
+        port: address.port,
+        frontEnd: frontEnd.id,
+        ...selection,
+        ...(metricsUrl ? { metrics: metricsUrl } : {}),
+      });
+    } else {
+      context.print(
+        `switchyard serve: listening on ${url} (${serving}), front end ${frontEnd.id}${metricsUrl ? `, metrics at ${metricsUrl}` : ''}; Ctrl-C to stop`,
+      );
+    }
 
     // SIGHUP's default is to end the process; here it means "reload": certificate, access log file.
     const onHangUp = () => {
@@ -93,11 +120,31 @@ export const serveCommand: CommandSpec = {
     } finally {
       process.off('SIGHUP', onHangUp);
       accessLog?.close();
+      metrics?.close();
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        metricsServer.close();
+      }
     }
     if (context.json) context.printJson({ type: 'stopped' });
     return 0;
   },
 };
+
+/** The metrics listener: `/metrics` only, so it can sit on a port a scraper reaches. */
+async function listenForScrapes(metrics: SwitchyardMetrics, where: { port: number; host: string }): Promise<Server> {
+  const server = createServer((req, res) => {
+    if ((req.url ?? '/').split('?', 1)[0] === '/metrics') metrics.handler(req, res);
+    else res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('metrics are at /metrics\n');
+  });
+  server.listen(where.port, where.host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  return server;
+}
+
+function urlOf(scheme: string, address: AddressInfo): string {
+  return `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
 
 /** Re-reads the certificate and key; on a bad pair the old one stays in use and the error is logged. */
 function reloadTls(server: TlsServer, config: ServeConfig, logger: Logger, context: CommandContext): void {
