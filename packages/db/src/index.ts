@@ -37,6 +37,21 @@ const ENGINES: Record<DatabaseEngine, () => Promise<(context: EngineContext) => 
  * when a server is unreachable or no replication from the source to the target is found. Changes nothing.
  */
 export async function openDatabaseMove(sourceUrl: string, targetUrl: string, options: DatabaseMoveOptions = {}): Promise<DatabaseMove> {
+  const open = await ENGINES[checkDatabaseUrls(sourceUrl, targetUrl)]();
+  return open({
+    sourceUrl,
+    targetUrl,
+    connectTimeoutMs: positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    queryTimeoutMs: positive(options.queryTimeoutMs, 'queryTimeoutMs') ?? DEFAULT_QUERY_TIMEOUT_MS,
+    logger: options.logger ?? silentLogger,
+  });
+}
+
+/**
+ * Checks two database URLs without connecting: both parse, have a supported scheme and a host, and
+ * name the same engine. Throws `SWITCHYARD_ERR_DB_URL` (message without password); returns the engine.
+ */
+export function checkDatabaseUrls(sourceUrl: string, targetUrl: string): 'postgres' | 'mysql' {
   const sourceEngine = databaseEngineOf(sourceUrl, 'source');
   const targetEngine = databaseEngineOf(targetUrl, 'target');
   if (sourceEngine !== targetEngine) {
@@ -45,14 +60,7 @@ export async function openDatabaseMove(sourceUrl: string, targetUrl: string, opt
       `database source ${redactDatabaseUrl(sourceUrl)} and target ${redactDatabaseUrl(targetUrl)} are different engines; replication joins two servers of the same kind`,
     );
   }
-  const open = await ENGINES[sourceEngine]();
-  return open({
-    sourceUrl,
-    targetUrl,
-    connectTimeoutMs: positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    queryTimeoutMs: positive(options.queryTimeoutMs, 'queryTimeoutMs') ?? DEFAULT_QUERY_TIMEOUT_MS,
-    logger: options.logger ?? silentLogger,
-  });
+  return sourceEngine;
 }
 
 function positive(value: number | undefined, name: string): number | undefined {

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '@switchyard/core';
+import { checkDatabaseUrls } from '@switchyard/db';
 import type { CommandSpec, ParsedArgs } from '../command';
 import type { CommandContext } from '../context';
 import { abortCutover, cutover, resumeCutover } from '../cutover/cutover';
@@ -18,7 +19,9 @@ export const cutoverCommand: CommandSpec = {
     '     is writable, no other cutover is recorded for the site; prints the plan (--dry-run stops here)',
     '  2. maintenance on (read-only unless --full; --hold makes users wait instead of failing),',
     '     applied by every front end; waits for in-flight writes to drain',
-    '  3. sync: runs --sync (your database copy), and/or polls --until-ready until it exits 0',
+    '  3. sync: runs --sync (your database copy), and/or polls --until-ready until it exits 0;',
+    '     database: with --db-source/--db-target (the target replicating the source), fences the',
+    "     source if --fence-source, waits until the target has the source's position, promotes it",
     '  4. switches the route to --to (compare-and-set) and waits for every front end',
     '  5. verifies: --verify, else a health check of the new target',
     '  6. maintenance back to what it was (normally off)',
@@ -42,6 +45,18 @@ export const cutoverCommand: CommandSpec = {
     full: { type: 'boolean', description: 'full maintenance (refuse reads too) instead of read-only' },
     ...MAINTENANCE_OPTIONS,
     'drain-timeout': { type: 'string', value: '<duration>', description: 'how long in-flight writes may take to finish (default 30s)' },
+    'db-source': { type: 'string', value: '<url>', description: 'the database now: postgres://user@old-db/app or mysql://root@old-db/app' },
+    'db-target': {
+      type: 'string',
+      value: '<url>',
+      description: 'the database replicating it, promoted in the window (passwords never printed)',
+    },
+    'max-lag': { type: 'string', value: '<duration>', description: 'refuse in pre-flight when the target is further behind (default 5s)' },
+    'fence-source': { type: 'boolean', description: 'after the drain, make the source database refuse writes from every client' },
+    'rollback-after-promote': {
+      type: 'boolean',
+      description: 'a failure after promotion goes back to the old server anyway (default: stay in maintenance)',
+    },
     timeout: CONVERGENCE_OPTIONS.timeout,
     'dry-run': { type: 'boolean', description: 'run the pre-flight checks and print the plan, change nothing' },
     resume: { type: 'boolean', description: 'continue the unfinished cutover of the site' },
@@ -50,6 +65,7 @@ export const cutoverCommand: CommandSpec = {
   examples: [
     'switchyard cutover --to http://10.0.0.2:3000 --sync "./copy-db.sh" --hold 5000',
     'switchyard cutover --site shop --to http://10.0.0.2:3000 --until-ready "./replica-caught-up.sh" --verify "./smoke-test.sh"',
+    'switchyard cutover --to http://10.0.0.2:3000 --db-source postgres://app@old-db/app --db-target postgres://app@new-db/app --hold 5000',
     'switchyard cutover --to http://10.0.0.2:3000 --dry-run',
     'switchyard cutover --resume --sync "./copy-db.sh"',
     'switchyard cutover --abort --site shop',
@@ -77,6 +93,7 @@ export const cutoverCommand: CommandSpec = {
       'health-timeout',
       'force',
       'drain-timeout',
+      ...DATABASE_FLAGS,
     ];
     const misplaced = [...(mode === 'to' ? [] : onlyWithTo), ...(mode === 'abort' ? onlyToOrResume : [])].filter((name) => args.has(name));
     if (misplaced.length > 0) {
@@ -131,6 +148,39 @@ function stepOptions(context: CommandContext, args: ParsedArgs, progress: Cutove
     healthTimeoutMs: duration('health-timeout', '5s'),
     skipHealthCheck: args.flag('force'),
     drainTimeoutMs: duration('drain-timeout', '30s'),
+    ...databaseOptions(args),
+  };
+}
+
+const DATABASE_FLAGS = ['db-source', 'db-target', 'max-lag', 'fence-source', 'rollback-after-promote'];
+
+/** `--db-source`/`--db-target` and their companions; both URLs or neither, checked before anything runs. */
+function databaseOptions(args: ParsedArgs): Pick<CutoverStepOptions, 'db'> {
+  const source = args.string('db-source');
+  const target = args.string('db-target');
+  if (source === undefined && target === undefined) {
+    const stray = DATABASE_FLAGS.find((name) => args.has(name));
+    if (stray) throw usageError(`--${stray} needs --db-source and --db-target`);
+    return {};
+  }
+  if (source === undefined || target === undefined) {
+    throw usageError(
+      `--db-source and --db-target go together, e.g. --db-source postgres://app@old-db/app --db-target postgres://app@new-db/app`,
+    );
+  }
+  try {
+    checkDatabaseUrls(source, target);
+  } catch (error) {
+    throw usageError(`--db-source/--db-target: ${(error as Error).message}`);
+  }
+  return {
+    db: {
+      source,
+      target,
+      maxLagMs: parseDuration(args.string('max-lag') ?? '5s', 'max-lag'),
+      fenceSource: args.flag('fence-source'),
+      rollbackAfterPromote: args.flag('rollback-after-promote'),
+    },
   };
 }
 

@@ -40,6 +40,14 @@ export interface CutoverStepReport {
   readonly ms: number;
   /** What the step found or did, one line. */
   readonly detail: string;
+  /** Times of the step's parts, when it reports them (the database step: `catch-up`, `promote`…). */
+  readonly substeps?: readonly CutoverSubstepReport[];
+}
+
+/** The time of one part of a step. */
+export interface CutoverSubstepReport {
+  readonly name: string;
+  readonly ms: number;
 }
 
 /** What a successful (or dry-run) cutover did. */

@@ -38,6 +38,34 @@ export interface CutoverStepOptions extends CutoverBaseOptions {
   skipHealthCheck?: boolean;
   /** How long in-flight writes may take to finish once maintenance is on. Default 30 000 ms. */
   drainTimeoutMs?: number;
+  /** Moves the database too, by replication (the database step; `--db-source`, `--db-target`). */
+  db?: CutoverDatabaseOptions;
+}
+
+/**
+ * The database step: the target replicates the source (PostgreSQL streaming or logical,
+ * MySQL/MariaDB binlog); after the drain the target catches up and is promoted, before the switch.
+ * The URLs may carry passwords: they are never printed, journaled or put in the history.
+ */
+export interface CutoverDatabaseOptions {
+  /** The database the site uses now: `postgres://…`, `postgresql://…`, `mysql://…` or `mariadb://…`. */
+  source: string;
+  /** The database that replicates it and that the new server uses; promoted during the window. */
+  target: string;
+  /** Pre-flight refuses when the target is further behind than this (by positions, in time). Default 5000 ms. */
+  maxLagMs?: number;
+  /** Pre-flight refuses while a write transaction on the source is older than this (it would hold the drain). Default 10 000 ms. */
+  maxTransactionAgeMs?: number;
+  /** After the drain, make the source refuse writes from every client (workers, cron), undone if the cutover fails before promotion. */
+  fenceSource?: boolean;
+  /** A failure after promotion goes back to the old server anyway (writes made on the new database since are not on the old one). */
+  rollbackAfterPromote?: boolean;
+  /** How long the target may take to reach the source's position in the window. Default 30 000 ms. */
+  catchUpTimeoutMs?: number;
+  /** How long promotion may take. Default 60 000 ms. */
+  promoteTimeoutMs?: number;
+  /** Deadline of each database query. Default 5000 ms. */
+  queryTimeoutMs?: number;
 }
 
 /** Options of cutover. */

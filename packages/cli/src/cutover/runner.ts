@@ -4,7 +4,7 @@ import { waitForConvergence } from '../convergence';
 import { type ProcessGroupRecord, processGroupRecord } from '../shell-command';
 import { formatDuration } from '../style';
 import { CutoverError } from './cutover-error';
-import type { CutoverEvent, CutoverEventBody, CutoverEventError, CutoverReport, CutoverStepReport } from './events';
+import type { CutoverEvent, CutoverEventBody, CutoverEventError, CutoverReport, CutoverStepReport, CutoverSubstepReport } from './events';
 import { writeJournal } from './journal';
 import { CUTOVER_DEFAULTS, type CutoverStepOptions } from './options';
 import { stepsToRun } from './preflight';
@@ -54,6 +54,7 @@ export class CutoverRun {
     } catch (error) {
       throw await this.fail(current, error);
     }
+    for (const step of todo) await step.finish?.(this.journal);
     const report: CutoverReport = {
       cutoverId: this.journal.id,
       site: this.journal.site,
@@ -72,19 +73,20 @@ export class CutoverRun {
     await this.saveJournal({ ...this.journal, step: step.name });
     this.emit({ type: 'step-start', step: step.name });
     const started = performance.now();
+    const substeps: CutoverSubstepReport[] = [];
     let detail: string;
     try {
-      detail = await step.run(this.context(step.name));
+      detail = await step.run(this.context(step.name, substeps));
     } catch (error) {
       this.emit({ type: 'step-failed', step: step.name, ms: elapsed(started), error: eventError(error) });
       throw error;
     }
-    const ms = elapsed(started);
-    this.steps.push({ step: step.name, ms, detail });
-    this.emit({ type: 'step-done', step: step.name, ms, detail });
+    const report: CutoverStepReport = { step: step.name, ms: elapsed(started), detail, ...(substeps.length > 0 ? { substeps } : {}) };
+    this.steps.push(report);
+    this.emit({ type: 'step-done', ...report });
   }
 
-  private context(step: CutoverStep): CutoverStepContext {
+  private context(step: CutoverStep, substeps: CutoverSubstepReport[]): CutoverStepContext {
     const run = this;
     const { options } = this;
     return {
@@ -107,6 +109,7 @@ export class CutoverRun {
       converge: (version) => this.converge(version),
       task: () => this.taskContext(step),
       commands: this.commandTracker(step),
+      substep: (name, ms) => substeps.push({ name, ms }),
     };
   }
 

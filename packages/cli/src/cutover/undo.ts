@@ -34,6 +34,17 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
   const outcomes = new Map<string, CutoverUndoOutcome>();
   const summaries: string[] = [];
   let blocked = false;
+  // A step that cannot be undone automatically (a promoted database) keeps everything as it is.
+  for (const step of CUTOVER_STEP_DEFINITIONS) {
+    const pin = await step
+      .pinned?.({ journal, entry: journal.steps[step.name], wholeCutover: options.wholeCutover })
+      .catch((error: Error) => error.message);
+    if (!pin) continue;
+    options.report(step.cleanupAction ?? step.name, false, pin);
+    problems.push(pin);
+    blocked = true;
+    break;
+  }
   for (const step of [...CUTOVER_STEP_DEFINITIONS].reverse()) {
     if (!step.undo) continue;
     const action = step.cleanupAction ?? step.name;
@@ -71,7 +82,7 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
     if (outcome.problem) problems.push(outcome.problem);
     blocked ||= Boolean(outcome.blocked);
     outcomes.set(step.name, outcome);
-    summaries.push(outcome.summary);
+    if (outcome.summary) summaries.push(outcome.summary);
   }
 
   let journalKept = true;

@@ -31,6 +31,23 @@ export interface CutoverStepDefinition<Name extends string = string> {
    * `--abort`, for every step (reached or not: an undo checks the state itself). Never throws.
    */
   undo?(context: CutoverUndoContext): Promise<CutoverUndoOutcome>;
+  /**
+   * Whether the cutover can no longer be undone automatically because of what this step did (the
+   * database was promoted): a reason, and then the clean-up after a failure changes nothing and keeps
+   * the journal. Asked before any undo runs; may release what the step kept open.
+   */
+  pinned?(context: CutoverPinContext): Promise<string | undefined>;
+  /** Releases what the step kept open for a possible undo, once the cutover is done. Never throws. */
+  finish?(journal: CutoverJournal): Promise<void>;
+}
+
+/** What a step's `pinned` is given. */
+export interface CutoverPinContext {
+  readonly journal: CutoverJournal;
+  /** This step's journal entry, if it recorded one. */
+  readonly entry: CutoverJournalEntry | undefined;
+  /** `cutover --abort`: the operator asks to go back regardless. */
+  readonly wholeCutover: boolean;
 }
 
 /** What a step's pre-flight check is given. */
@@ -65,6 +82,8 @@ export interface CutoverStepContext {
   readonly commands: CommandTracker;
   /** Where a task's output lines go (the progress display). */
   readonly output: TaskOutput;
+  /** Reports the time of a part of the step (e.g. `catch-up`), shown in the step list and the `step-done` event. */
+  substep(name: string, ms: number): void;
 }
 
 /** What a step's undo is given. */
@@ -87,7 +106,7 @@ export interface CutoverUndoContext {
 export interface CutoverUndoOutcome {
   /** It put something back (or found it already back). */
   readonly restored: boolean;
-  /** One phrase for the summary, e.g. `route untouched (http://…)`. */
+  /** One phrase for the summary, e.g. `route untouched (http://…)`; empty when the step had nothing to undo in this cutover. */
   readonly summary: string;
   /** What went wrong without stopping the clean-up (e.g. someone else changed the value). */
   readonly problem?: string;
