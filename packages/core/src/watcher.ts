@@ -4,6 +4,7 @@ import type { SwitchyardError } from './errors';
 import type { StateKind } from './keys';
 import { createLogger, type Logger } from './logger';
 import type { MaintenanceState } from './maintenance-state';
+import { RateLimitedWarnings } from './rate-limited-log';
 import type { Route } from './route';
 import { parseStateValue, type SiteState, stateDigest } from './site-state';
 import type { RawRead, RawState, Store } from './store';
@@ -17,6 +18,8 @@ export interface WatcherOptions {
   pollIntervalMs?: number;
   /** Bound on cached Host-header resolutions, so random Host headers cannot grow memory. Default 10 000. */
   hostCacheSize?: number;
+  /** Least time between two "malformed value" warnings for one key; the next says how many were suppressed. Default 10 000 ms. */
+  warnIntervalMs?: number;
 }
 
 /** Events a Watcher emits. */
@@ -54,6 +57,9 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   /** Raw value of every value in force, for snapshots. */
   private readonly appliedRaw = new Map<string, string>();
   private readonly hostCache: LRUCache<string, string>;
+  /** Keys whose stored value is malformed right now (the last good value stays in force). */
+  private readonly invalid = new Set<string>();
+  private readonly warnings: RateLimitedWarnings;
   private readonly pendingKeys = new Set<string>();
   private fullResyncPending = false;
   private syncing = false;
@@ -79,6 +85,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     this.resyncIntervalMs = options.resyncIntervalMs ?? 5000;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.hostCache = new LRUCache({ max: options.hostCacheSize ?? 10_000 });
+    this.warnings = new RateLimitedWarnings(this.logger, options.warnIntervalMs ?? 10_000);
   }
 
   /** Version of the state applied (bumped by every write made through Switchyard). */
@@ -89,6 +96,19 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   /** Digest of the state applied; see stateDigest. */
   get digest(): string {
     return this.stateDigestValue;
+  }
+
+  /**
+   * State keys whose value in the store is malformed as last read: this watcher ignores them and
+   * keeps its last good value for each (which other front ends may not share). Sorted.
+   */
+  get invalidKeys(): string[] {
+    return [...this.invalid].sort();
+  }
+
+  /** True while the store came back without the state applied here and that state is kept (see noticeLostState). */
+  get lostState(): boolean {
+    return this.keepingThroughLostState;
   }
 
   /** False while the store is unreachable. */
@@ -280,6 +300,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private applyValue(key: string, kind: StateKind, site: string, raw: string | null): boolean {
     const previous = this.sites.get(site);
     if (raw === null) {
+      this.invalid.delete(key);
       this.seenRaw.delete(key);
       this.appliedRaw.delete(key);
       if (!previous?.[kind]) return false;
@@ -293,13 +314,16 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       value = parseStateValue(kind, raw);
     } catch (error) {
       const invalid = error as SwitchyardError;
-      this.logger.warn(
+      this.invalid.add(key);
+      this.warnings.warn(
+        key,
         { key, err: invalid.message, code: invalid.code },
         'ignoring malformed value in the store; the last good value stays in force',
       );
       this.emit('invalid', key, invalid);
       return false;
     }
+    this.invalid.delete(key);
     this.appliedRaw.set(key, raw);
     return this.replace(site, { ...(previous ?? { site }), [kind]: value }, previous);
   }
