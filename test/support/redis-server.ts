@@ -99,6 +99,16 @@ export class RedisServer {
     await exited;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open but nothing is answered, as with a hung host. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Stops the server and the helper client. */
   async stop(): Promise<void> {
     this.client?.disconnect();

@@ -5,12 +5,18 @@ import { SwitchyardError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { RequestStats } from './request-stats';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file';
-import { createStore, type FrontEndReport, type Store } from './store';
+import { createStore, type FrontEndReport, type RawState, type Store } from './store';
 import { Watcher, type WatcherOptions } from './watcher';
+
+/** Where a front end (and the CLI) looks for Redis when nothing else is said. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Options of a FrontEnd. */
 export interface FrontEndOptions extends Omit<WatcherOptions, 'logger'> {
-  /** A store, or what to open one from. Default: `SWITCHYARD_REDIS_URL`, else `memory://`. */
+  /**
+   * A store, or what to open one from. Default: `SWITCHYARD_REDIS_URL`, else `redis://127.0.0.1:6379`,
+   * as the CLI does; the in-process store must be asked for (`memory://`).
+   */
   store?: Store | string | RedisOptions;
   /** Key prefix when the store is opened here. */
   prefix?: string;
@@ -58,7 +64,8 @@ export class FrontEnd {
 
   constructor(options: FrontEndOptions = {}) {
     this.logger = options.logger ?? createLogger();
-    const target = options.store ?? process.env.SWITCHYARD_REDIS_URL ?? 'memory://';
+    // Never silently in-process: a front end that missed its variable would serve 502s for ever while the CLI writes to Redis.
+    const target = options.store ?? (process.env.SWITCHYARD_REDIS_URL || DEFAULT_REDIS_URL);
     this.ownsStore = typeof target === 'string' || !('watch' in target);
     this.store = this.ownsStore
       ? createStore(target as string | RedisOptions, { prefix: options.prefix, logger: this.logger })
@@ -132,6 +139,10 @@ export class FrontEnd {
       inFlightWrites: this.stats.inFlightWrites,
       held: this.stats.held,
       refused: this.stats.refused,
+      invalidKeys: this.watcher.invalidKeys,
+      lostState: this.watcher.lostState,
+      ...(this.watcher.lostState ? { kept: keptState(this.watcher.snapshot()) } : {}),
+      servedByTarget: { ...this.stats.servedByTarget },
     };
   }
 
@@ -173,7 +184,8 @@ export class FrontEnd {
     if (this.statsTimer) clearTimeout(this.statsTimer);
     await this.watcher.close();
     await this.saving;
-    await this.store.removeFront(this.id).catch(() => undefined);
+    // A front end that never started never published a heartbeat (and never connected).
+    if (this.heartbeatTimer) await this.store.removeFront(this.id).catch(() => undefined);
     if (this.ownsStore) await this.store.close();
   }
 
@@ -182,6 +194,10 @@ export class FrontEnd {
     // A failed heartbeat is expected during an outage, which the watcher already logs once.
     await this.store.putFront(this.report(), this.heartbeatTtlMs).catch(() => undefined);
   }
+}
+
+function keptState(state: RawState): { version: number; values: Record<string, string> } {
+  return { version: state.version, values: Object.fromEntries(state.values) };
 }
 
 /** Creates and starts a FrontEnd. */

@@ -1,5 +1,5 @@
 export { ConflictError, isSwitchyardError, SwitchyardError, type SwitchyardErrorCode } from './errors';
-export { createFrontEnd, FrontEnd, type FrontEndOptions } from './front-end';
+export { createFrontEnd, DEFAULT_REDIS_URL, FrontEnd, type FrontEndOptions } from './front-end';
 export { type Closable, type GracefulShutdownOptions, shutDownGracefully } from './graceful-shutdown';
 export { isSafeMethod } from './http-methods';
 export type { IpRange } from './ip-range';
@@ -15,8 +15,11 @@ export {
 export {
   defaultActor,
   deleteRoute,
+  type KeptState,
+  type RestoreOptions,
   readState,
   readValue,
+  restoreKeptState,
   type StoredSite,
   type StoredState,
   setMaintenance,
@@ -30,6 +33,7 @@ export { parseRoute, type Route } from './route';
 export type { SiteSelectionOptions } from './site-selection';
 export type { SiteState } from './site-state';
 export {
+  type BatchOptions,
   createStore,
   type FrontEndReport,
   type HistoryEntry,

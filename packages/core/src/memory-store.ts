@@ -1,4 +1,4 @@
-import { ConflictError, SwitchyardError } from './errors';
+import { ConflictError } from './errors';
 import { keyLayout } from './keys';
 import type {
   FrontEndReport,
@@ -11,8 +11,7 @@ import type {
   StoreWatchEvents,
   WriteResult,
 } from './store';
-
-const HISTORY_LIMIT = 10_000;
+import { batchKeys, HISTORY_LIMIT, historyTime, storeClosedError } from './store-common';
 
 interface MemoryData {
   version: number;
@@ -51,7 +50,7 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
   const own = new Set<StoreWatchEvents>();
 
   const open = () => {
-    if (closed) throw new SwitchyardError('SWITCHYARD_ERR_STORE_CLOSED', 'the store was closed; create a new one');
+    if (closed) throw storeClosedError();
   };
   const notify = (changed: string[]) => {
     for (const watcher of state.watchers) queueMicrotask(() => watcher.invalidate(changed));
@@ -66,7 +65,7 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
     return `${now}-${state.historySeq}`;
   };
 
-  return {
+  const store: Store = {
     keys,
     description: `memory://${name}`,
     pushesChanges: true,
@@ -79,30 +78,45 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
       return { version: state.version, values: new Map(list.map((key) => [key, state.values.get(key) ?? null])) };
     },
     async write(change: StateWrite): Promise<WriteResult> {
+      return (await store.writeBatch([change]))[0] as WriteResult;
+    },
+    async writeBatch(changes, options = {}): Promise<WriteResult[]> {
       open();
-      const key = keys.state(change.kind, change.site);
-      const current = state.values.get(key) ?? null;
-      if (change.expect && change.expect.value !== current) throw new ConflictError(key, current);
-      if (current === change.value) return { version: state.version, previous: current, changed: false };
-      if (change.value === null) state.values.delete(key);
-      else state.values.set(key, change.value);
-      state.version += 1;
-      const id = nextHistoryId();
-      state.history.push({
-        id,
-        time: new Date(Number(id.split('-')[0])).toISOString(),
-        actor: change.actor,
-        site: change.site,
-        kind: change.kind,
-        action: change.action,
-        old: current,
-        new: change.value,
-        version: state.version,
-        ...(change.cutoverId ? { cutoverId: change.cutoverId } : {}),
+      const list = batchKeys(keys, changes);
+      if (list.length === 0) return [];
+      const current = list.map((key) => state.values.get(key) ?? null);
+      changes.forEach((change, index) => {
+        const held = current[index] ?? null;
+        if (change.expect && change.expect.value !== held) throw new ConflictError(list[index] as string, held);
+      });
+      const changed = changes.map((change, index) => change.value !== current[index]);
+      const atLeast = options.versionAtLeast ?? 0;
+      if (!changed.includes(true) && atLeast <= state.version) {
+        return current.map((previous) => ({ version: state.version, previous, changed: false }));
+      }
+      state.version = Math.max(state.version + 1, atLeast);
+      changes.forEach((change, index) => {
+        if (!changed[index]) return;
+        const key = list[index] as string;
+        if (change.value === null) state.values.delete(key);
+        else state.values.set(key, change.value);
+        const id = nextHistoryId();
+        state.history.push({
+          id,
+          time: historyTime(id),
+          actor: change.actor,
+          site: change.site,
+          kind: change.kind,
+          action: change.action,
+          old: current[index] ?? null,
+          new: change.value,
+          version: state.version,
+          ...(change.cutoverId ? { cutoverId: change.cutoverId } : {}),
+        });
       });
       if (state.history.length > HISTORY_LIMIT) state.history.splice(0, state.history.length - HISTORY_LIMIT);
-      notify([key, keys.version]);
-      return { version: state.version, previous: current, changed: true };
+      notify([...list.filter((_, index) => changed[index]), keys.version]);
+      return current.map((previous, index) => ({ version: state.version, previous, changed: changed[index] === true }));
     },
     async history(limit) {
       open();
@@ -153,4 +167,5 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
       own.clear();
     },
   };
+  return store;
 }

@@ -1,10 +1,10 @@
 import { hostname, userInfo } from 'node:os';
-import type { SwitchyardError } from './errors';
+import { SwitchyardError } from './errors';
 import { assertSiteName, type StateKind } from './keys';
 import { type MaintenanceState, stringifyMaintenance } from './maintenance-state';
 import { parseRoute } from './route';
 import { parseStateValue, type SiteState, stateDigest } from './site-state';
-import type { Store, WriteResult } from './store';
+import type { StateWrite, Store, WriteResult } from './store';
 
 /** Common options of the write helpers. */
 export interface WriteOptions {
@@ -122,4 +122,48 @@ function write(
     ...(options.expect !== undefined ? { expect: { value: options.expect } } : {}),
     ...(options.cutoverId ? { cutoverId: options.cutoverId } : {}),
   });
+}
+
+/** What a front end keeps serving while the store lost its state (`FrontEndReport.kept`). */
+export interface KeptState {
+  readonly version: number;
+  /** Full key → raw value. */
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/** Options of restoreKeptState. */
+export interface RestoreOptions {
+  /** Who restores; default `user@host`. */
+  actor?: string;
+  /**
+   * What the caller saw in the store for each kept key (full key → raw value, null: absent); keys
+   * not listed must be absent, as after Redis came back empty. Any difference: ConflictError.
+   */
+  seen?: Readonly<Record<string, string | null>>;
+  /** History verb; default `restore`. */
+  action?: string;
+}
+
+/**
+ * Writes back the state a front end kept while the store lost it (compare-and-set on every key,
+ * one atomic batch) and raises the version above `kept.version`, so front ends follow the store
+ * again without dropping anything. Two restores racing: one wins, the other gets ConflictError.
+ */
+export async function restoreKeptState(store: Store, kept: KeptState, options: RestoreOptions = {}): Promise<WriteResult[]> {
+  const actor = options.actor ?? defaultActor();
+  const changes: StateWrite[] = Object.entries(kept.values).map(([key, raw]) => {
+    const parsed = store.keys.parseState(key);
+    if (!parsed)
+      throw new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', `${key} is not a route or maintenance key of this store's prefix`);
+    parseStateValue(parsed.kind, raw);
+    return {
+      kind: parsed.kind,
+      site: parsed.site,
+      value: raw,
+      expect: { value: options.seen?.[key] ?? null },
+      actor,
+      action: options.action ?? 'restore',
+    };
+  });
+  return store.writeBatch(changes, { versionAtLeast: kept.version + 1 });
 }

@@ -3,7 +3,7 @@ import { ConflictError, SwitchyardError } from './errors';
 import { keyLayout, type StateKind } from './keys';
 import { createLogger } from './logger';
 import type {
-  FrontEndReport,
+  BatchOptions,
   HistoryEntry,
   RawRead,
   RawState,
@@ -14,42 +14,70 @@ import type {
   WriteResult,
 } from './store';
 import { redactUrl } from './store';
+import { batchKeys, HISTORY_LIMIT, historyTime, normalizeReport, storeClosedError } from './store-common';
 
-const HISTORY_MAXLEN = 10_000;
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 
 /**
- * Compare-and-set, version bump and history entry in one atomic step.
- * KEYS: state key, version key, history key.
- * ARGV: checkExpect, expected, expectPresent, hasNew, new, maxlen, actor, site, kind, action, cutoverId.
- * Returns {0, current} on conflict, {1, version, previous} on write, {2, version, previous} when unchanged.
+ * Compare-and-set of several keys, one version bump and one history entry per changed key, in one
+ * atomic step. KEYS: version key, history key, then one state key per change.
+ * ARGV[1]: JSON `{ maxlen, versionAtLeast, changes: [{ check, expected?, value?, actor, site, kind,
+ * action, cutover? }] }` (an absent `expected` expects no key; an absent `value` deletes).
+ * Replies {0, index, current} on conflict, else {1 (written) or 2 (nothing to do), version,
+ * then changed (1/0) and previous value for each change}.
  */
 const WRITE_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '1' then
-  if ARGV[3] == '1' then
-    if cur ~= ARGV[2] then return {0, cur} end
-  elseif cur then
-    return {0, cur}
+local args = cjson.decode(ARGV[1])
+local changes = args.changes
+local current = {}
+for i, change in ipairs(changes) do
+  local value = redis.call('GET', KEYS[i + 2])
+  current[i] = value
+  if change.check then
+    if change.expected == nil then
+      if value then return {0, i, value} end
+    elseif value ~= change.expected then
+      return {0, i, value}
+    end
   end
 end
-if (ARGV[4] == '1' and cur == ARGV[5]) or (ARGV[4] ~= '1' and not cur) then
-  return {2, tonumber(redis.call('GET', KEYS[2]) or '0'), cur}
+local changed = {}
+local any = false
+for i, change in ipairs(changes) do
+  local value = current[i]
+  changed[i] = not ((change.value == nil and not value) or (change.value ~= nil and value == change.value))
+  if changed[i] then any = true end
 end
-if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[5]) else redis.call('DEL', KEYS[1]) end
-local v = redis.call('INCR', KEYS[2])
-local fields = {'actor', ARGV[7], 'site', ARGV[8], 'kind', ARGV[9], 'action', ARGV[10], 'version', tostring(v)}
-if cur then table.insert(fields, 'old'); table.insert(fields, cur) end
-if ARGV[4] == '1' then table.insert(fields, 'new'); table.insert(fields, ARGV[5]) end
-if ARGV[11] ~= '' then table.insert(fields, 'cutover'); table.insert(fields, ARGV[11]) end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', unpack(fields))
-return {1, v, cur}
+local version = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local atLeast = tonumber(args.versionAtLeast) or 0
+local status = 2
+if any or atLeast > version then
+  status = 1
+  version = math.max(version + 1, atLeast)
+  redis.call('SET', KEYS[1], string.format('%d', version))
+  for i, change in ipairs(changes) do
+    if changed[i] then
+      if change.value ~= nil then redis.call('SET', KEYS[i + 2], change.value) else redis.call('DEL', KEYS[i + 2]) end
+      local fields = {'actor', change.actor, 'site', change.site, 'kind', change.kind, 'action', change.action, 'version', string.format('%d', version)}
+      if current[i] then table.insert(fields, 'old'); table.insert(fields, current[i]) end
+      if change.value ~= nil then table.insert(fields, 'new'); table.insert(fields, change.value) end
+      if change.cutover then table.insert(fields, 'cutover'); table.insert(fields, change.cutover) end
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', args.maxlen, '*', unpack(fields))
+    end
+  end
+end
+local reply = {status, version}
+for i = 1, #changes do
+  table.insert(reply, changed[i] and 1 or 0)
+  table.insert(reply, current[i])
+end
+return reply
 `;
 
-type WriteReply = [0, string | null] | [1 | 2, number, string | null];
+type WriteReply = [0, number, string | null] | [1 | 2, number, ...(number | string | null)[]];
 
 interface SwitchyardRedis extends Redis {
-  switchyardWrite(stateKey: string, versionKey: string, historyKey: string, ...args: string[]): Promise<WriteReply>;
+  switchyardWrite(numberOfKeys: number, ...keysAndArgs: string[]): Promise<WriteReply>;
 }
 
 /** A store on Redis (standalone, TLS, ACL, or Sentinel through ioredis options). */
@@ -58,6 +86,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   const logger = options.logger ?? createLogger();
   const reconnect = options.reconnect ?? true;
   const connectTimeout = options.connectTimeoutMs ?? 5000;
+  const commandTimeout = options.commandTimeoutMs ?? 5000;
   const description = typeof target === 'string' ? redactUrl(target) : describeOptions(target);
   const connectionOptions: RedisOptions = {
     // RESP3 invalidation pushes are dropped by ioredis; RESP2 pub/sub delivers them.
@@ -67,6 +96,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout,
+    commandTimeout,
     retryStrategy: reconnect ? (attempt) => Math.min(50 * 2 ** attempt, 1000) : () => null,
   };
   const open = (extra: RedisOptions = {}): Redis =>
@@ -75,7 +105,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       : new Redis({ ...target, ...connectionOptions, ...extra });
 
   const command = open() as SwitchyardRedis;
-  command.defineCommand('switchyardWrite', { numberOfKeys: 3, lua: WRITE_SCRIPT });
+  // The number of keys varies with the batch, so it is passed first on each call.
+  command.defineCommand('switchyardWrite', { lua: WRITE_SCRIPT });
   let lastError: Error | undefined;
   command.on('error', (error: Error) => {
     lastError = error;
@@ -84,7 +115,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   let closed = false;
   let connecting: Promise<void> | undefined;
   const ready = async (): Promise<SwitchyardRedis> => {
-    if (closed) throw new SwitchyardError('SWITCHYARD_ERR_STORE_CLOSED', 'the store was closed; create a new one');
+    if (closed) throw storeClosedError();
     if (command.status === 'wait') {
       // The 'error' event carries the cause (ECONNREFUSED…); the rejection only says the connection closed.
       connecting = command.connect().catch((error: Error) => {
@@ -107,7 +138,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       return await action(redis);
     } catch (error) {
       if (error instanceof SwitchyardError) throw error;
-      if (redis.status !== 'ready') throw unavailable(error as Error);
+      // ioredis's commandTimeout: Redis accepted the connection but did not answer in time (paused, dead peer).
+      if (redis.status !== 'ready' || (error as Error).message === 'Command timed out') throw unavailable(error as Error);
       throw error;
     }
   };
@@ -208,6 +240,34 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     });
   };
   command.on('ready', () => establish());
+
+  const writeBatch = (changes: readonly StateWrite[], batch: BatchOptions = {}): Promise<WriteResult[]> =>
+    run(async (redis): Promise<WriteResult[]> => {
+      const list = batchKeys(keys, changes);
+      if (list.length === 0) return [];
+      const argument = JSON.stringify({
+        maxlen: String(HISTORY_LIMIT),
+        versionAtLeast: batch.versionAtLeast ?? 0,
+        changes: changes.map((change) => ({
+          check: change.expect !== undefined,
+          ...(change.expect && change.expect.value !== null ? { expected: change.expect.value } : {}),
+          ...(change.value !== null ? { value: change.value } : {}),
+          actor: change.actor,
+          site: change.site,
+          kind: change.kind,
+          action: change.action,
+          ...(change.cutoverId ? { cutover: change.cutoverId } : {}),
+        })),
+      });
+      const reply = await redis.switchyardWrite(list.length + 2, keys.version, keys.history, ...list, argument);
+      if (reply[0] === 0) throw new ConflictError(list[Number(reply[1]) - 1] as string, reply[2] ?? null);
+      const version = Number(reply[1]);
+      return list.map((_, index) => ({
+        version,
+        changed: Number(reply[2 + index * 2]) === 1,
+        previous: (reply[3 + index * 2] as string | null | undefined) ?? null,
+      }));
+    });
   command.on('close', () => markDown(lastError ?? new Error('connection closed')));
 
   return {
@@ -228,28 +288,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         return { version: read.version, values };
       }),
     readKeys: (list) => run((redis) => readAtomically(redis, list)),
-    write: (change: StateWrite) =>
-      run(async (redis): Promise<WriteResult> => {
-        const key = keys.state(change.kind, change.site);
-        const reply = await redis.switchyardWrite(
-          key,
-          keys.version,
-          keys.history,
-          change.expect ? '1' : '0',
-          change.expect?.value ?? '',
-          change.expect?.value === null ? '0' : '1',
-          change.value === null ? '0' : '1',
-          change.value ?? '',
-          String(HISTORY_MAXLEN),
-          change.actor,
-          change.site,
-          change.kind,
-          change.action,
-          change.cutoverId ?? '',
-        );
-        if (reply[0] === 0) throw new ConflictError(key, reply[1]);
-        return { version: Number(reply[1]), previous: reply[2] ?? null, changed: reply[0] === 1 };
-      }),
+    write: async (change: StateWrite): Promise<WriteResult> => (await writeBatch([change]))[0] as WriteResult,
+    writeBatch,
     history: (limit) =>
       run(async (redis) => {
         const entries = await redis.xrevrange(keys.history, '+', '-', 'COUNT', limit);
@@ -271,7 +311,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         return raw.flatMap((value) => {
           if (value === null) return [];
           try {
-            return [JSON.parse(value) as FrontEndReport];
+            const report = normalizeReport(JSON.parse(value));
+            return report ? [report] : [];
           } catch {
             return [];
           }
@@ -322,7 +363,7 @@ function parseHistory(id: string, fields: string[]): HistoryEntry {
   const cutoverId = map.get('cutover');
   return {
     id,
-    time: new Date(Number(id.split('-')[0])).toISOString(),
+    time: historyTime(id),
     actor: map.get('actor') ?? '',
     site: map.get('site') ?? '',
     kind: (map.get('kind') ?? 'route') as StateKind,

@@ -14,6 +14,8 @@ export class RequestStats {
   held = 0;
   /** Requests refused by maintenance since start. */
   refused = 0;
+  /** Proxied requests completed per target URL since start. */
+  readonly servedByTarget: Record<string, number> = {};
   /** Called whenever a counter changes (the front end uses it to publish its heartbeat early). */
   onChange: () => void = () => undefined;
 
@@ -28,16 +30,20 @@ export class RequestStats {
     return this.track(1, 0, 0);
   }
 
-  /** Counts a proxied request until the returned function is called (extra calls are ignored). */
-  begin(method: string | undefined): () => void {
-    return this.track(0, 1, isSafeMethod(method) ? 0 : 1);
+  /**
+   * Counts a proxied request until the returned function is called (extra calls are ignored);
+   * then, with a `target`, it counts as served by that target in `servedByTarget`.
+   */
+  begin(method: string | undefined, target?: string): () => void {
+    return this.track(0, 1, isSafeMethod(method) ? 0 : 1, target);
   }
 
-  private track(held: number, inFlight: number, writes: number): () => void {
+  private track(held: number, inFlight: number, writes: number, target?: string): () => void {
     const add = (sign: 1 | -1) => {
       this.held += sign * held;
       this.inFlight += sign * inFlight;
       this.inFlightWrites += sign * writes;
+      if (sign === -1 && target !== undefined) this.servedByTarget[target] = (this.servedByTarget[target] ?? 0) + 1;
       this.onChange();
     };
     add(1);

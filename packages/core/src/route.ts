@@ -10,7 +10,8 @@ const MAX_ROUTE_LENGTH = 2048;
 
 /**
  * Parses a route value as stored in Redis: a plain absolute `http://` or `https://` URL,
- * so `SET switchyard:route:default http://10.0.0.2:3000` is a complete flip.
+ * so `SET switchyard:route:default http://10.0.0.2:3000` is a complete flip. Surrounding whitespace
+ * is trimmed (a value pasted with its newline); whitespace or a control character inside is refused.
  * Values starting with `{` are reserved for a later JSON form (weighted targets) and are refused
  * here, so a front end of this version keeps its last good route instead of guessing.
  */
@@ -27,6 +28,8 @@ export function parseRoute(raw: string): Route {
   if (value.startsWith('{')) fail('the JSON form is reserved for weighted targets and not supported by this version');
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
     fail(/\s/.test(value) ? 'it is not a URL' : `it has no scheme (did you mean http://${value}?)`);
+  // WHATWG URL parsing silently drops tabs and newlines inside a URL: what is stored must be what is used.
+  if (/[\s\p{Cc}\p{Cf}]/u.test(value)) fail('it contains whitespace or a control character');
   let url: URL;
   try {
     url = new URL(value);

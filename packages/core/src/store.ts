@@ -4,6 +4,9 @@ import type { KeyLayout, StateKind } from './keys';
 import type { Logger } from './logger';
 import { createMemoryStore } from './memory-store';
 import { createRedisStore } from './redis-store';
+import type { BatchOptions } from './store-common';
+
+export type { BatchOptions } from './store-common';
 
 /** Raw values of every watched key (routes, maintenance) plus the state version, read at one instant. */
 export interface RawState {
@@ -75,6 +78,17 @@ export interface FrontEndReport {
   readonly inFlightWrites: number;
   readonly held: number;
   readonly refused: number;
+  /**
+   * State keys whose value now in the store is malformed: this front end ignores it and keeps its
+   * last good value for the key (which other front ends may not share). Empty when all is well.
+   */
+  readonly invalidKeys: string[];
+  /** True while this front end keeps state that the store lost (Redis came back empty or with an older version). */
+  readonly lostState: boolean;
+  /** Present only while `lostState`: the raw values (full key → raw string) and version still served, for `restoreKeptState`. */
+  readonly kept?: { version: number; values: Record<string, string> };
+  /** Proxied requests completed per target URL since start (targets come from the store, so they are few). */
+  readonly servedByTarget: Record<string, number>;
 }
 
 /** Callbacks a store calls while it is watched. */
@@ -100,6 +114,12 @@ export interface Store {
   readKeys(keys: readonly string[]): Promise<RawRead>;
   /** Writes one value atomically: compare-and-set, version bump and history entry together. */
   write(change: StateWrite): Promise<WriteResult>;
+  /**
+   * Writes several keys atomically: every compare-and-set must hold or nothing is written
+   * (ConflictError); one version bump for the whole batch and one history entry per changed key.
+   * Results are in the order of `changes`. A key may appear once per batch.
+   */
+  writeBatch(changes: readonly StateWrite[], options?: BatchOptions): Promise<WriteResult[]>;
   /** Most recent history entries, newest first. */
   history(limit: number): Promise<HistoryEntry[]>;
   /** Publishes a front end's heartbeat; it expires after `ttlMs` unless renewed. */
@@ -127,6 +147,11 @@ export interface StoreOptions {
   reconnect?: boolean;
   /** Milliseconds to wait for a connection, 5000 by default. */
   connectTimeoutMs?: number;
+  /**
+   * Deadline of every Redis command, 5000 ms by default: a Redis that accepts the connection but
+   * never answers (paused, dead peer) fails the command with SWITCHYARD_ERR_STORE_UNAVAILABLE.
+   */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -152,7 +177,18 @@ export function createStore(target: string | RedisOptions, options: StoreOptions
   return createRedisStore(target, options);
 }
 
-/** Removes the password from a URL so it can be shown or logged. */
+/**
+ * Removes the password from a URL so it can be shown or logged. The user information ends at the
+ * last `@` (a password may contain `@` and `/`), and everything after the user name's `:` goes.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/)([^@/]*?):([^@/]*)@/i, '$1$2:***@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (!scheme) return url;
+  const rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at === -1) return url;
+  const userInfo = rest.slice(0, at);
+  const colon = userInfo.indexOf(':');
+  if (colon === -1) return url;
+  return `${scheme}${userInfo.slice(0, colon)}:***@${rest.slice(at + 1)}`;
 }

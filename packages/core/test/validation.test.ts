@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assertSiteName, keyLayout, parseMaintenance, parseRoute, SwitchyardError } from '../src/index';
+import { assertSiteName, keyLayout, parseMaintenance, parseRoute, redactUrl, SwitchyardError } from '../src/index';
 import { ipMatcher } from '../src/internal';
 
 describe('parseRoute', () => {
@@ -22,6 +22,12 @@ describe('parseRoute', () => {
     ['http://10.0.0.2/?a=1', 'query'],
     ['{"targets":[]}', 'reserved'],
     [`http://x/${'a'.repeat(3000)}`, 'longer'],
+    // WHATWG URL parsing would silently drop these and use another URL than the one stored.
+    ['http://10.0.0.2:3000/a\r\nb', 'whitespace or a control character'],
+    ['http://10.0.\t0.2:3000', 'whitespace or a control character'],
+    ['http://10.0.0.2:3000/a b', 'whitespace or a control character'],
+    ['http://10.0.0.2:3000/\u0000', 'whitespace or a control character'],
+    ['http://10.0.0.2:3000/\u200b', 'whitespace or a control character'],
   ] as const) {
     test(`refuses ${JSON.stringify(raw.slice(0, 30))} with a reason`, () => {
       assert.throws(
@@ -32,6 +38,20 @@ describe('parseRoute', () => {
           error.message.includes(why) &&
           error.message.includes('expected an absolute URL'),
       );
+    });
+  }
+});
+
+describe('redactUrl', () => {
+  for (const [url, shown] of [
+    ['redis://ops:secret@10.0.0.5:6379', 'redis://ops:***@10.0.0.5:6379'],
+    ['redis://ops:p@ss@host:6379/0', 'redis://ops:***@host:6379/0'],
+    ['rediss://:p@ss/w@rd@host', 'rediss://:***@host'],
+    ['redis://host:6379', 'redis://host:6379'],
+    ['redis://user@host', 'redis://user@host'],
+  ] as const) {
+    test(`${JSON.stringify(shown)} shows no part of the password`, () => {
+      assert.equal(redactUrl(url), shown);
     });
   }
 });

@@ -106,7 +106,7 @@ export class ProxyEngine implements ExchangeOwner {
       return;
     }
     const upstream = this.pools.for(target);
-    const done = this.options.frontEnd.stats.begin(req.method);
+    const done = this.options.frontEnd.stats.begin(req.method, target);
     const exchange = new Exchange(this, req, res, site, target, done);
     const { pathRewrite, on } = this.options;
     // route() ran the path rule: req.url is the canonical origin-form target.

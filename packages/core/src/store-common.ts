@@ -1,0 +1,48 @@
+import { SwitchyardError } from './errors';
+import type { KeyLayout } from './keys';
+import type { FrontEndReport, StateWrite } from './store';
+
+/** How many entries `switchyard:history` keeps (both stores, and the CLI when it trims). */
+export const HISTORY_LIMIT = 10_000;
+
+/** The error every store method throws after `close()`. */
+export function storeClosedError(): SwitchyardError {
+  return new SwitchyardError('SWITCHYARD_ERR_STORE_CLOSED', 'the store was closed; create a new one');
+}
+
+/** The time of a history entry, from its stream id (`<milliseconds>-<sequence>`). */
+export function historyTime(id: string): string {
+  return new Date(Number(id.split('-')[0])).toISOString();
+}
+
+/** Options of Store.writeBatch. */
+export interface BatchOptions {
+  /** The version after the batch is at least this (restoring kept state raises it above what front ends hold). */
+  readonly versionAtLeast?: number;
+}
+
+/** Refuses a batch that names one key twice: all-or-nothing compare-and-set needs one expectation per key. */
+export function batchKeys(keys: KeyLayout, changes: readonly StateWrite[]): string[] {
+  const list = changes.map((change) => keys.state(change.kind, change.site));
+  const duplicate = list.find((key, index) => list.indexOf(key) !== index);
+  if (duplicate !== undefined) {
+    throw new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', `a batch names ${duplicate} twice; write each key once per batch`);
+  }
+  return list;
+}
+
+/**
+ * A heartbeat as read back from the store, with defaults for the fields an older front end did
+ * not publish; undefined when it is not a report at all.
+ */
+export function normalizeReport(value: unknown): FrontEndReport | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const report = value as Partial<FrontEndReport>;
+  if (typeof report.id !== 'string') return undefined;
+  return {
+    ...(report as FrontEndReport),
+    invalidKeys: Array.isArray(report.invalidKeys) ? report.invalidKeys.filter((key) => typeof key === 'string') : [],
+    lostState: report.lostState === true,
+    servedByTarget: typeof report.servedByTarget === 'object' && report.servedByTarget !== null ? report.servedByTarget : {},
+  };
+}
