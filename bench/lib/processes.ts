@@ -28,7 +28,8 @@ export async function startServer(
   nodeArgs: readonly string[] = [],
   timeoutMs = 30_000,
 ): Promise<Started> {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...nodeArgs, join(root, entry), ...args], {
+  const loader = entry.endsWith('.js') ? [] : NODE_ARGS;
+  const child = spawn(process.execPath, [...loader, ...nodeArgs, join(root, entry), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env },

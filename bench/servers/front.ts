@@ -50,6 +50,8 @@ async function peer(): Promise<boolean> {
   }
   if (mode === 'koa-proxies') {
     const app = new Koa();
+    // wrk closes its connections mid-response at the end of a run: koa-proxies rejects, Koa would print each.
+    app.silent = true;
     // koa-proxies passes unknown options through to http-proxy; its types do not list xfwd.
     app.use(koaProxies('/', { target, agent, xfwd: true, logs: false } as Parameters<typeof koaProxies>[1]));
     announce(app.callback());
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     announce(app);
   } else if (mode === 'koa' || mode === 'koa-proxy') {
     const app = new Koa();
+    app.silent = true;
     if (mode === 'koa') app.use(koaMaintenance({ frontEnd }));
     app.use(koaProxy({ frontEnd }));
     announce(app.callback());
