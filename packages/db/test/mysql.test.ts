@@ -312,6 +312,21 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
     // The old source stays fenced: nothing the front ends do not see can write there any more.
     assert.equal(Number(await source.value('SELECT @@read_only')), 1);
   });
+
+  test('the way back documented in the README: the old source replicates the promoted server (MASTER_USE_GTID=current_pos)', async () => {
+    const { user, password } = ACCOUNTS.replication;
+    await source.query(
+      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${replica.port}, MASTER_USER = '${user}', MASTER_PASSWORD = '${password}', MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = current_pos`,
+    );
+    await source.query('START SLAVE');
+    await source.waitReplicating();
+    await source.caughtUpWith(replica);
+    const rows = await source.query("SELECT n FROM app.writes WHERE client = 'after'");
+    assert.equal(rows.length, 1, 'the write made on the promoted server reached the old one');
+    const back = await open(replica.url, source.url);
+    assert.equal(back.kind, 'mysql-gtid');
+    await back.preflight(LIMITS);
+  });
 });
 
 /**

@@ -78,6 +78,8 @@ export class MysqlSession {
   private readonly options: Mysql.ConnectionOptions;
   private readonly connectTimeoutMs: number;
   private connection: Promise<Mysql.Connection> | undefined;
+  /** True once a connection succeeded. */
+  private connected = false;
   /** KILL QUERY statements under way; close() waits for them. */
   private readonly kills = new Set<Promise<void>>();
 
@@ -104,12 +106,16 @@ export class MysqlSession {
         const connection = await mysql.createConnection({ ...this.options, connectTimeout: this.connectTimeoutMs });
         // A connection that dies while idle must not crash the process; the next statement reconnects.
         connection.on('error', () => this.forget(connection));
+        this.connected = true;
         return connection;
       } catch (error) {
         this.connection = undefined;
-        throw dbError('SWITCHYARD_ERR_DB_PREFLIGHT', `cannot connect to the ${this.role} database ${this.url}: ${describe(error)}`, {
-          cause: error,
-        });
+        // Unreachable at the start is a refusal before anything changed; later, a failed step.
+        throw dbError(
+          this.connected ? 'SWITCHYARD_ERR_DB_FAILED' : 'SWITCHYARD_ERR_DB_PREFLIGHT',
+          `cannot connect to the ${this.role} database ${this.url}: ${describe(error)}`,
+          { cause: error },
+        );
       }
     })();
     return this.connection;
