@@ -73,3 +73,18 @@ export class TrafficRates {
 export function formatRates(rates: ReadonlyMap<string, number>): string {
   return [...rates].map(([target, rate]) => `${target} ${rate >= 10 || rate === 0 ? Math.round(rate) : rate.toFixed(1)} req/s`).join(' · ');
 }
+
+/**
+ * True when `next` is worth showing after `previous`: a target appeared or disappeared, or a rate moved
+ * by more than a fifth (and by at least 1 req/s). Steady traffic stays quiet; a switch does not.
+ */
+export function ratesChanged(previous: ReadonlyMap<string, number>, next: ReadonlyMap<string, number>): boolean {
+  if (previous.size !== next.size) return true;
+  for (const [target, rate] of next) {
+    const before = previous.get(target);
+    if (before === undefined) return true;
+    const moved = Math.abs(rate - before);
+    if (moved >= 1 && moved > Math.max(rate, before) / 5) return true;
+  }
+  return false;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatRates, TrafficRates } from '../src/traffic-rates';
+import { formatRates, ratesChanged, TrafficRates } from '../src/traffic-rates';
 
 const OLD = 'http://10.0.0.1:3000';
 const NEW = 'http://10.0.0.2:3000';
@@ -53,4 +53,22 @@ test('a restarted front end counts from zero; one that left is forgotten; old he
 test('formatRates keeps small rates readable', () => {
   assert.equal(formatRates(new Map([[NEW, 2.5]])), `${NEW} 2.5 req/s`);
   assert.equal(formatRates(new Map()), '');
+});
+
+test('ratesChanged: steady traffic is quiet, a switch is not', () => {
+  const steady = new Map([[OLD, 150]]);
+  assert.equal(ratesChanged(steady, new Map([[OLD, 140]])), false);
+  assert.equal(ratesChanged(steady, new Map([[OLD, 100]])), true);
+  assert.equal(ratesChanged(new Map([[OLD, 0.4]]), new Map([[OLD, 0.9]])), false, 'under 1 req/s of difference');
+  assert.equal(
+    ratesChanged(
+      steady,
+      new Map([
+        [OLD, 150],
+        [NEW, 0],
+      ]),
+    ),
+    true,
+    'a new target',
+  );
 });

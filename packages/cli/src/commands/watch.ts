@@ -6,6 +6,7 @@ import { describeMaintenanceValue } from '../describe';
 import { parseDuration } from '../option-values';
 import { sleep } from '../sleep';
 import { formatDuration } from '../style';
+import { formatRates, ratesChanged, TrafficRates } from '../traffic-rates';
 
 /** What `watch` reports; `--json` prints one per line with a `time`. */
 type WatchEvent =
@@ -18,11 +19,15 @@ type WatchEvent =
   | { type: 'converged'; version: number; digest: string; fronts: number; ms: number }
   | { type: 'split'; groups: { version: number; digest: string; fronts: string[] }[] }
   | { type: 'lost-state'; message: string; fronts: string[] }
+  | { type: 'traffic'; rates: Record<string, number> }
   | { type: 'redis-down'; error: string }
   | { type: 'redis-up' };
 
 /** Front ends that disagree for longer than this are reported as a split, not as catching up. */
 const SPLIT_AFTER_MS = 1000;
+
+/** Traffic rates are printed at most this often, and only when they changed noticeably (ratesChanged). */
+const TRAFFIC_EVERY_MS = 1000;
 
 /** While a change is being applied, heartbeats are read this often, so the convergence time is exact. */
 const FAST_POLL_MS = 20;
@@ -128,6 +133,8 @@ class FrontView {
   private disagreeSince: number | undefined;
   private reportedSplit = '';
   private reportedLoss = '';
+  private readonly traffic = new TrafficRates();
+  private shownTraffic: { rates: ReadonlyMap<string, number>; at: number } = { rates: new Map(), at: 0 };
 
   constructor(
     private readonly context: CommandContext,
@@ -169,6 +176,19 @@ class FrontView {
       this.target = undefined;
     }
     this.checkAgreement(reports);
+    this.showTraffic(reports);
+  }
+
+  /** Requests per second per target, from the heartbeats' counters: old going to zero, new taking over. */
+  private showTraffic(reports: readonly FrontEndReport[]): void {
+    const rates = this.traffic.update(reports);
+    const now = performance.now();
+    if (rates.size === 0 || now - this.shownTraffic.at < TRAFFIC_EVERY_MS || !ratesChanged(this.shownTraffic.rates, rates)) return;
+    this.shownTraffic = { rates, at: now };
+    show(this.context, {
+      type: 'traffic',
+      rates: Object.fromEntries([...rates].map(([target, rate]) => [target, Math.round(rate * 10) / 10])),
+    });
   }
 
   /** Front ends apart for more than SPLIT_AFTER_MS, or keeping lost state: said once per situation. */
@@ -240,6 +260,9 @@ function show(context: CommandContext, event: WatchEvent): void {
       break;
     case 'front-connection':
       context.print(`${stamp} front end ${event.id} ${event.connected ? style.green('reconnected to Redis') : style.red('lost Redis')}`);
+      break;
+    case 'traffic':
+      context.print(`${stamp} ${style.dim('traffic')} ${formatRates(new Map(Object.entries(event.rates)))}`);
       break;
     case 'redis-down':
       context.print(`${stamp} ${style.red(`lost Redis (${event.error}); retrying`)}`);

@@ -1,6 +1,7 @@
 import type { CommandContext } from '../context';
 import { describeMaintenance, describeMaintenanceValue } from '../describe';
 import { formatDuration, formatTable } from '../style';
+import { formatRates, TrafficRates } from '../traffic-rates';
 import type { CutoverEvent, CutoverPlan, CutoverReport } from './events';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -10,6 +11,10 @@ export class CutoverProgress {
   private spinner: NodeJS.Timeout | undefined;
   private spinning: { step: string; since: number } | undefined;
   private frame = 0;
+  /** On a terminal, requests per second per target from the heartbeats, shown beside the spinner. */
+  private readonly rates = new TrafficRates();
+  private trafficTimer: NodeJS.Timeout | undefined;
+  private traffic = '';
 
   constructor(private readonly context: CommandContext) {}
 
@@ -57,6 +62,8 @@ export class CutoverProgress {
   /** Stops the spinner (call when the cutover ends, however it ends). */
   stop(): void {
     this.stopSpinner();
+    if (this.trafficTimer) clearInterval(this.trafficTimer);
+    this.trafficTimer = undefined;
   }
 
   private get animated(): boolean {
@@ -72,6 +79,7 @@ export class CutoverProgress {
   private spin(step: string): void {
     this.stopSpinner();
     this.spinning = { step, since: performance.now() };
+    this.followTraffic();
     this.draw();
     this.spinner = setInterval(() => this.draw(), 100);
     this.spinner.unref();
@@ -82,8 +90,27 @@ export class CutoverProgress {
     this.frame = (this.frame + 1) % SPINNER.length;
     const seconds = ((performance.now() - this.spinning.since) / 1000).toFixed(1);
     this.context.stdout.write(
-      `\r\u001b[K${this.context.style.cyan(SPINNER[this.frame] ?? '')} ${this.spinning.step} ${this.context.style.dim(`${seconds}s`)}`,
+      `\r\u001b[K${this.context.style.cyan(SPINNER[this.frame] ?? '')} ${this.spinning.step} ${this.context.style.dim(`${seconds}s`)}${
+        this.traffic ? `  ${this.context.style.dim(this.traffic)}` : ''
+      }`,
     );
+  }
+
+  /** Reads the heartbeats every half second while the cutover runs, so the spinner line shows traffic moving. */
+  private followTraffic(): void {
+    if (this.trafficTimer) return;
+    const poll = () => {
+      this.context.store.listFronts().then(
+        (reports) => {
+          // The two busiest targets: old and new, and the line still fits a terminal.
+          this.traffic = formatRates(new Map([...this.rates.update(reports)].slice(0, 2)));
+        },
+        () => undefined,
+      );
+    };
+    poll();
+    this.trafficTimer = setInterval(poll, 500);
+    this.trafficTimer.unref();
   }
 
   private stopSpinner(): void {
