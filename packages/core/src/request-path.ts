@@ -31,7 +31,8 @@ export type CanonicalTarget =
     }
   | { readonly ok: false; readonly status: 400; readonly reason: string };
 
-const marks = new WeakMap<IncomingMessage, CanonicalRequest>();
+/** The outcome for a request, and the `req.url` it left: a later call with the same `req.url` is answered from here. */
+const marks = new WeakMap<IncomingMessage, { readonly url: string | undefined; readonly result: CanonicalRequest }>();
 
 const ABSOLUTE_FORM = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
 // Percent-encodings that would become a dot, a separator or a NUL once an upstream decodes them;
@@ -44,16 +45,17 @@ const HEX = /^[0-9A-Fa-f]{2}$/;
 /**
  * Applies the path rule to `req` once: rewrites `req.url` (and Express's `req.originalUrl` when it
  * still holds the same raw target) to the canonical origin-form target and returns the canonical
- * path, or says why the request must be answered 400. Idempotent: later calls on the same request
- * return the first outcome without looking at `req.url` again, so maintenance and the proxy agree
- * whichever runs first.
+ * path, or says why the request must be answered 400. Idempotent: a later call on the same request
+ * returns the same outcome, so maintenance and the proxy agree whichever runs first. When something
+ * changed `req.url` in between — a mount point stripped or, as koa-mount does on the way out, put the
+ * raw target back — the rule is applied again to what is there now, so nothing is ever forwarded
+ * uncanonical.
  */
 export function canonicalizeRequest(req: IncomingMessage): CanonicalRequest {
   const known = marks.get(req);
-  if (known) return known;
-  const raw = req.url ?? '/';
-  const result = judge(req, raw);
-  marks.set(req, result);
+  if (known && known.url === req.url) return known.result;
+  const result = judge(req, req.url ?? '/');
+  marks.set(req, { url: req.url, result });
   return result;
 }
 
