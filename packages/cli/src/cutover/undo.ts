@@ -35,13 +35,14 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
   const summaries: string[] = [];
   let blocked = false;
   // A step that cannot be undone automatically (a promoted database) keeps everything as it is.
+  let pinned: string | undefined;
   for (const step of CUTOVER_STEP_DEFINITIONS) {
-    const pin = await step
+    pinned = await step
       .pinned?.({ journal, entry: journal.steps[step.name], wholeCutover: options.wholeCutover })
       .catch((error: Error) => error.message);
-    if (!pin) continue;
-    options.report(step.cleanupAction ?? step.name, false, pin);
-    problems.push(pin);
+    if (!pinned) continue;
+    options.report(step.cleanupAction ?? step.name, false, pinned);
+    problems.push(pinned);
     blocked = true;
     break;
   }
@@ -102,6 +103,7 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
     maintenanceRestored: outcomes.get('maintenance')?.restored ?? false,
     journalKept,
     problems,
-    summary: journalKept ? `${summary}; clean-up incomplete: fix it, then run switchyard cutover --abort --site ${site}` : summary,
+    summary:
+      pinned ?? (journalKept ? `${summary}; clean-up incomplete: fix it, then run switchyard cutover --abort --site ${site}` : summary),
   };
 }

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { createStore, readValue, type Store, setMaintenance, setRoute } from '@switchyard/core';
+import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
+import { writeJournal } from '../src/cutover/journal';
+import { CutoverError, type CutoverEvent, cutover } from '../src/index';
+import { type AppServer, startAppServer } from './helpers/app-server';
+import { runMain } from './helpers/in-process';
+
+// The database step's rules, on the library and the command line, with real PostgreSQL streaming
+// pairs: refusals change nothing; a failure before promotion unfences the source and restores
+// maintenance; after promotion the cutover stays in maintenance on the new route, unless
+// --rollback-after-promote.
+const STORE = 'memory://cutover-database';
+const inRecovery = async (server: PostgresServer) =>
+  (await server.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'))[0]?.recovery;
+
+describe('cutover with a database: guardrails and rollback rules', { skip: postgresMissing }, () => {
+  let store: Store;
+  let oldApp: AppServer;
+  let newApp: AppServer;
+  let primary: PostgresServer;
+  let standby: PostgresServer;
+
+  before(async () => {
+    store = createStore(STORE);
+    [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
+    await primary.query('CREATE TABLE items (id serial PRIMARY KEY, note text)');
+    standby = await primary.standby();
+  });
+
+  beforeEach(async () => {
+    await setRoute(store, 'default', oldApp.url);
+    await setMaintenance(store, 'default', null);
+  });
+
+  after(async () => {
+    await store.close();
+    await Promise.all([oldApp.close(), newApp.close(), primary?.stop(), standby?.stop()]);
+  });
+
+  const db = () => ({ source: primary.url('postgres', 'hunter2'), target: standby.url('postgres', 'hunter2') });
+  const sourceReadOnly = async () =>
+    (await primary.query<{ setting: string }>("SELECT current_setting('default_transaction_read_only') AS setting"))[0]?.setting;
+
+  test('--dry-run prints the database checks and the plan; a refused pre-flight changes nothing and exits 1', async () => {
+    const dry = await runMain(['cutover', '--to', newApp.url, '--db-source', db().source, '--db-target', db().target, '--dry-run'], {
+      redis: STORE,
+    });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /\n {2}database +postgres-streaming postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres → /);
+    assert.match(dry.stdout, /\n {2}after promote +no way back to the old database/);
+    assert.match(dry.stdout, /database postgres-streaming: target is a standby of the source's cluster/);
+    assert.doesNotMatch(dry.stdout + dry.stderr, /hunter2/);
+
+    // The target as source: "the source is itself a standby".
+    const refused = await runMain(['cutover', '--to', newApp.url, '--db-source', db().target, '--db-target', db().source], {
+      redis: STORE,
+    });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /itself a standby/);
+    assert.doesNotMatch(refused.stderr, /hunter2/);
+    assert.equal(await readValue(store, 'maintenance', 'default'), null);
+    assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+    assert.equal(await store.getCutover('default'), null);
+
+    const usage = await runMain(['cutover', '--to', newApp.url, '--db-source', db().source], { redis: STORE });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--db-source and --db-target go together/);
+  });
+
+  test('a failure before promotion unfences the source, restores maintenance and leaves the target a standby', async () => {
+    const failure = await cutover({
+      store,
+      to: newApp.url,
+      db: { ...db(), fenceSource: true, catchUpTimeoutMs: 300 },
+      // Replay stops after pre-flight and a last write arrives: the target cannot catch up in time.
+      sync: async () => {
+        await standby.query('SELECT pg_wal_replay_pause()');
+        await primary.query("INSERT INTO items (note) VALUES ('after the pause')").catch(() => undefined);
+      },
+    }).catch((error: unknown) => error);
+    try {
+      assert.ok(failure instanceof CutoverError, String(failure));
+      assert.equal(failure.step, 'database');
+      assert.match(failure.message, /not done after 300 ms/);
+      assert.equal(failure.cleanup.maintenanceRestored, true);
+      assert.match(failure.cleanup.summary, /source database unfenced/);
+      assert.equal(await sourceReadOnly(), 'off');
+      assert.equal(await inRecovery(standby), true);
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+      assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+    } finally {
+      await standby.query('SELECT pg_wal_replay_resume()');
+    }
+  });
+
+  test('verify failing after promotion keeps the new route and maintenance, and says why', async () => {
+    const events: CutoverEvent[] = [];
+    const failure = await cutover({
+      store,
+      to: newApp.url,
+      db: db(),
+      verify: async () => {
+        throw new Error('smoke test failed');
+      },
+      onEvent: (event) => events.push(event),
+    }).catch((error: unknown) => error);
+    assert.ok(failure instanceof CutoverError, String(failure));
+    assert.equal(failure.step, 'verify');
+    assert.match(failure.message, /was promoted: the old one no longer receives writes, so default stays in maintenance/);
+    assert.equal(failure.cleanup.journalKept, true);
+    assert.equal(await inRecovery(standby), false);
+    assert.equal(await readValue(store, 'route', 'default'), newApp.url);
+    assert.match((await readValue(store, 'maintenance', 'default')) ?? '', /read-only/);
+    const done = events.filter((event) => event.type === 'step-done');
+    const database = done.find((event) => event.type === 'step-done' && event.step === 'database');
+    assert.ok(database?.type === 'step-done');
+    assert.deepEqual(
+      database.substeps?.map((substep) => substep.name),
+      ['connect', 'catch-up', 'promote'],
+    );
+    assert.doesNotMatch(JSON.stringify(events) + (await store.getCutover('default')), /hunter2/);
+    await writeJournal(store, 'default', null);
+  });
+});
+
+describe('cutover with a database: --rollback-after-promote', { skip: postgresMissing }, () => {
+  test('verify failing after promotion goes back to the old server and unfences the old database', async () => {
+    const store = createStore('memory://cutover-database-rollback');
+    const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
+    const standby = await primary.standby();
+    try {
+      await setRoute(store, 'default', oldApp.url);
+      const failure = await cutover({
+        store,
+        to: newApp.url,
+        db: { source: primary.url(), target: standby.url(), fenceSource: true, rollbackAfterPromote: true },
+        verify: async () => {
+          throw new Error('smoke test failed');
+        },
+      }).catch((error: unknown) => error);
+      assert.ok(failure instanceof CutoverError, String(failure));
+      assert.equal(failure.cleanup.journalKept, false);
+      assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+      // The old database takes writes again (it was fenced during the window).
+      await primary.query('CREATE TABLE written_after_rollback (id int)');
+      assert.equal(await inRecovery(standby), false, 'the target stays promoted (detached)');
+    } finally {
+      await store.close();
+      await Promise.all([oldApp.close(), newApp.close(), primary.stop(), standby.stop()]);
+    }
+  });
+});
