@@ -91,6 +91,8 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
     assert.equal(report.lagBytes, 0);
     assert.match(report.checks.join('\n'), /server_id 1 → 2, GTID Slave_Pos.*lists it as its replica/);
     assert.match(report.checks.join('\n'), /no write transaction or DDL on the source open longer than 5000 ms/);
+    // The test's own root session holds READ_ONLY ADMIN: MariaDB's read_only would not stop it, and preflight says so.
+    assert.match(report.checks.join('\n'), /read_only would not stop these accounts .*: root \(1 session\);/);
     assert.doesNotMatch(report.checks.join('\n'), new RegExp(SECRET));
   });
 

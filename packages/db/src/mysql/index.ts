@@ -9,9 +9,10 @@ import { dbError } from '../errors';
 import type { DatabaseMove, EngineContext, PreflightLimits, PreflightReport, ReplicationKind, ReplicationPosition } from '../types';
 import { MysqlSession } from './connection';
 import { detectDialect } from './dialect';
+import { type FenceState, fenceSource, sessionsThroughFence, unfenceSource } from './fence';
 import { reachPosition, sourcePosition } from './positions';
 import { mysqlPreflight, type PreflightContext } from './preflight';
-import { configuredIdentityProblem, kindOf, replicaStatusOf, type ServerFacts, sameServerProblem, serverFacts } from './replication';
+import { configuredIdentityProblem, kindOf, replicaStatusOf, sameServerProblem, serverFacts } from './replication';
 
 /**
  * Opens a MySQL/MariaDB move: connects to both servers and checks that the target is a replica of this
@@ -53,19 +54,13 @@ export async function openMysqlMove(context: EngineContext): Promise<DatabaseMov
   }
 }
 
-/** The previous read-only state of the source, kept while fenced. */
-interface Fence {
-  readOnly: boolean;
-  superReadOnly: boolean | null;
-}
-
 class MysqlMove implements DatabaseMove {
   readonly kind: ReplicationKind;
   readonly source: string;
   readonly target: string;
   private readonly context: PreflightContext;
   private readonly logger: Logger;
-  private fenced: Fence | undefined;
+  private fenced: FenceState | undefined;
 
   constructor(context: PreflightContext, logger: Logger) {
     this.context = context;
@@ -82,31 +77,24 @@ class MysqlMove implements DatabaseMove {
   async fence(): Promise<void> {
     if (this.fenced) return;
     const { source, sourceDialect } = this.context;
-    const facts: ServerFacts = await serverFacts(source, sourceDialect);
-    // So that a LOCK TABLES or a long statement elsewhere cannot hold the fence past its deadline.
-    await source.query('SET SESSION lock_wait_timeout = ?', [Math.max(1, Math.ceil(source.queryTimeoutMs / 1000))], {
-      what: 'preparing the fence',
+    const facts = await serverFacts(source, sourceDialect);
+    await fenceSource(source, sourceDialect, facts, (previous) => {
+      this.fenced = previous;
     });
-    // Remembered before the change: a fence that times out may still land on the server, and unfence must undo it.
-    this.fenced = { readOnly: facts.readOnly, superReadOnly: facts.superReadOnly };
-    await source.query(`SET GLOBAL ${sourceDialect.fenceVariable} = ON`, [], { what: 'fencing the source (refusing writes)' });
-    const on = await source.value(`SELECT @@GLOBAL.${sourceDialect.fenceVariable}`, [], { what: 'checking the fence' });
-    if (Number(on) !== 1)
-      throw dbError('SWITCHYARD_ERR_DB_FAILED', `fencing the source ${source.url}: ${sourceDialect.fenceVariable} did not turn ON`);
+    const through = await sessionsThroughFence(source, sourceDialect).catch(() => []);
+    if (through.length > 0) {
+      this.logger.warn(
+        { source: this.source, accounts: through },
+        'database source fenced, but these accounts (READ_ONLY ADMIN) can still write',
+      );
+    }
     this.logger.info({ source: this.source, variable: sourceDialect.fenceVariable }, 'database source fenced');
   }
 
   async unfence(): Promise<void> {
     const previous = this.fenced;
     if (!previous) return;
-    const { source } = this.context;
-    const what = 'unfencing the source (restoring its read-only state)';
-    if (!previous.readOnly) {
-      // read_only OFF also turns super_read_only OFF (MySQL).
-      await source.query('SET GLOBAL read_only = OFF', [], { what });
-    } else if (previous.superReadOnly !== null) {
-      await source.query(`SET GLOBAL super_read_only = ${previous.superReadOnly ? 'ON' : 'OFF'}`, [], { what });
-    }
+    await unfenceSource(this.context.source, previous);
     this.fenced = undefined;
     this.logger.info({ source: this.source }, 'database source unfenced');
   }

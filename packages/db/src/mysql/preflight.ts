@@ -8,6 +8,7 @@ import { dbError } from '../errors';
 import type { PreflightLimits, PreflightReport, ReplicationKind } from '../types';
 import { errno, type MysqlSession } from './connection';
 import type { Dialect } from './dialect';
+import { fenceCheck } from './fence';
 import { lagBytes, reachPosition, sourcePosition } from './positions';
 import { connectedIdentityProblem, kindOf, replicaStatusOf, type ServerFacts, serverFacts } from './replication';
 
@@ -86,9 +87,8 @@ export async function mysqlPreflight(move: PreflightContext, limits: PreflightLi
 
   step('transactions');
   checks.push(await oldWritesCheck(source, limits.maxTransactionAgeMs));
-  if (sourceDialect.mariadb) {
-    checks.push('fence (if asked): read_only on MariaDB stops every account except those with READ_ONLY ADMIN (or SUPER before 10.11)');
-  }
+  const fence = await fenceCheck(source, sourceDialect);
+  if (fence) checks.push(fence);
   return { kind: move.kind, lagMs, lagBytes: bytes, checks };
 }
 
