@@ -77,8 +77,11 @@ export interface CutoverCleanup {
   readonly summary: string;
 }
 
-/** What a clean-up event is about: a state kind put back, the journal, or another step's own undo (its name). */
-export type CutoverCleanupAction = 'route' | 'maintenance' | 'journal' | (string & {});
+/**
+ * What a clean-up event is about: `state` (the state front ends kept through a Redis that lost it,
+ * written back), a state kind put back, the journal, or another step's own undo (its name).
+ */
+export type CutoverCleanupAction = 'state' | 'route' | 'maintenance' | 'journal' | (string & {});
 
 /** An error as it appears in events. */
 export interface CutoverEventError {

@@ -4,6 +4,7 @@ import type { CutoverJournal } from '@switchyard/core/internal';
 import { type CliError, cliError } from '../errors';
 import { stopProcessGroup } from '../shell-command';
 import { readJournal } from './journal';
+import { lostJournalError } from './lost-state';
 
 /**
  * The unfinished cutover of a site, for `--resume` or `--abort`. Refuses when there is none, or
@@ -11,8 +12,12 @@ import { readJournal } from './journal';
  */
 export async function unfinished(store: Store, site: string, verb: 'resume' | 'abort'): Promise<CutoverJournal> {
   const journal = await readJournal(store, site);
-  if (!journal)
-    throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `there is no unfinished cutover of ${site} to ${verb}; see switchyard status`);
+  if (!journal) {
+    throw (
+      (await lostJournalError(store, site, verb)) ??
+      cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `there is no unfinished cutover of ${site} to ${verb}; see switchyard status`)
+    );
+  }
   if (journal.host === hostname() && journal.pid !== process.pid && isAlive(journal.pid)) {
     throw cliError(
       'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS',

@@ -3,7 +3,8 @@ import type { CutoverJournal } from '@switchyard/core/internal';
 import { waitForConvergence } from '../convergence';
 import { putBack } from '../rollback';
 import type { CutoverCleanup, CutoverCleanupAction } from './events';
-import { writeJournal } from './journal';
+import { createJournal, writeJournal } from './journal';
+import { writeBackKeptState } from './lost-state';
 import { CUTOVER_STEP_DEFINITIONS, type CutoverUndoOutcome } from './steps';
 
 /** Options of undoCutover. */
@@ -21,7 +22,8 @@ export interface UndoOptions {
 }
 
 /**
- * Puts a site back as it was before a cutover: every step's undo, in reverse step order (so the
+ * Puts a site back as it was before a cutover: first, if Redis lost its state meanwhile, the state
+ * the front ends keep is written back (`lost-state.ts`); then every step's undo, in reverse step order (so the
  * route goes back, and is applied everywhere, before maintenance is lifted). Only values this
  * cutover wrote are touched, compare-and-set (`putBack`, shared with `rollback`). An undo that
  * cannot finish stops the ones after it — lifting maintenance while the route may still point at an
@@ -34,6 +36,20 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
   const outcomes = new Map<string, CutoverUndoOutcome>();
   const summaries: string[] = [];
   let blocked = false;
+  const stateReport = (ok: boolean, detail: string) => options.report('state', ok, detail);
+  try {
+    const lost = await writeBackKeptState(store, { ...options, report: stateReport });
+    if (lost) {
+      summaries.push(lost.summary);
+      if (lost.problem) problems.push(lost.problem);
+      blocked = Boolean(lost.blocked);
+    }
+  } catch (error) {
+    stateReport(false, (error as Error).message);
+    summaries.push('state Redis lost not written back');
+    problems.push(`state: ${(error as Error).message}`);
+    blocked = true;
+  }
   // A step that cannot be undone automatically (a promoted database) keeps everything as it is.
   let pinned: string | undefined;
   for (const step of CUTOVER_STEP_DEFINITIONS) {
@@ -96,6 +112,9 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
       problems.push(`journal: ${(error as Error).message}`);
       options.report('journal', false, (error as Error).message);
     }
+  } else {
+    // `--abort` needs the journal; Redis may have lost it (restarted empty). Never over another cutover's.
+    await createJournal(store, journal).catch(() => false);
   }
   const summary = summaries.join(', ');
   return {
