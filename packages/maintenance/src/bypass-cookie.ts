@@ -1,4 +1,5 @@
 import { createHmac, createPrivateKey, createPublicKey, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { SwitchyardError } from '@switchyard/core';
 
 /*
  * Why a key pair, not an HMAC (docs/maintenance.md, "Bypass"): the state in Redis is readable by every
@@ -59,8 +60,13 @@ function publicKeyOf(secretHash: string): KeyObject | undefined {
 /**
  * What `secretHash` in the maintenance state holds for a bypass secret: the Ed25519 public key
  * derived from it, as 64 lower-case hex digits. The one place it is computed; the CLI stores it.
+ * Throws `SWITCHYARD_ERR_INVALID_OPTION` for a secret shorter than 8 characters, which the secret
+ * URL would never accept.
  */
 export function hashSecret(secret: string): string {
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new SwitchyardError('SWITCHYARD_ERR_INVALID_OPTION', `a bypass secret must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
   return deriveKey(secret).publicKey.toString('hex');
 }
 

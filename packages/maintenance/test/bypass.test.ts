@@ -56,6 +56,11 @@ describe('bypass', () => {
 
   for (const framework of FRAMEWORKS) describe(framework, () => bypassCases(framework, () => front));
 
+  test('hashSecret refuses a secret the secret URL would never accept', () => {
+    assert.throws(() => hashSecret('short'), { code: 'SWITCHYARD_ERR_INVALID_OPTION' });
+    assert.match(hashSecret('eight-ch'), /^[0-9a-f]{64}$/);
+  });
+
   test('changing the secret invalidates issued cookies; the new secret works', async () => {
     const app = await startApp('express', { frontEnd: front, ...bySiteHeader() });
     try {
