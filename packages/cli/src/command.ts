@@ -53,6 +53,11 @@ export const GLOBAL_OPTIONS = {
     value: '<url>',
     description: 'Redis holding the state (env SWITCHYARD_REDIS_URL; default redis://127.0.0.1:6379)',
   },
+  'redis-timeout': {
+    type: 'string',
+    value: '<duration>',
+    description: 'deadline of each Redis command (default 3s): an unanswering Redis fails the command',
+  },
   prefix: { type: 'string', value: '<prefix>', description: 'key prefix (default switchyard:), to share one Redis between environments' },
   site: { type: 'string', short: 's', value: '<site>', description: 'site to act on (default "default")' },
   json: { type: 'boolean', description: 'machine-readable output (JSON)' },

@@ -26,6 +26,8 @@ export interface CliIO {
 /** Values of the global options, after defaults. */
 export interface GlobalOptions {
   readonly redis: string;
+  /** Deadline of each Redis command (--redis-timeout). */
+  readonly redisTimeoutMs: number;
   readonly prefix: string | undefined;
   readonly site: string;
   /** True when --site was given, for commands that otherwise cover every site. */
@@ -34,11 +36,11 @@ export interface GlobalOptions {
   readonly yes: boolean;
 }
 
-/** Redis the CLI talks to when neither --redis nor SWITCHYARD_REDIS_URL says otherwise. */
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
 /** An operator must hear quickly that Redis is unreachable, not after a long retry loop. */
 const CONNECT_TIMEOUT_MS = 3000;
+
+/** Default deadline of each Redis command: a paused or dead Redis fails the command instead of hanging it. */
+export const DEFAULT_REDIS_TIMEOUT = '3s';
 
 /** Everything a command needs: options, output, the store (opened on first use) and the abort signal. */
 export class CommandContext {
@@ -90,6 +92,7 @@ export class CommandContext {
       prefix: this.options.prefix,
       reconnect: this.reconnect,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      commandTimeoutMs: this.options.redisTimeoutMs,
       logger: silentLogger,
     });
     return this.openedStore;

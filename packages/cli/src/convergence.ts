@@ -48,16 +48,6 @@ export interface FrontAgreement {
   readonly lostState: readonly FrontEndReport[];
 }
 
-/** Keys a heartbeat says this front end ignores (older front ends do not say: none). */
-export function invalidKeysOf(front: FrontEndReport): readonly string[] {
-  return (front as { readonly invalidKeys?: readonly string[] }).invalidKeys ?? [];
-}
-
-/** True when a heartbeat says its front end keeps state the store lost. */
-export function keepsLostState(front: FrontEndReport): boolean {
-  return (front as { readonly lostState?: boolean }).lostState === true;
-}
-
 /** Judges the live front ends against the state read from Redis. */
 export function assessFronts(store: Store, state: StoredState, fronts: readonly FrontEndReport[]): FrontAgreement {
   const groups = new Map<string, { version: number; digest: string; current: boolean; fronts: FrontEndReport[] }>();
@@ -77,7 +67,7 @@ export function assessFronts(store: Store, state: StoredState, fronts: readonly 
         parseStateValue(kind, raw);
       } catch (error) {
         const key = store.keys.state(kind, site.site);
-        const ignoredBy = fronts.filter((front) => invalidKeysOf(front).includes(key)).map((front) => front.id);
+        const ignoredBy = fronts.filter((front) => front.invalidKeys.includes(key)).map((front) => front.id);
         invalid.push({ key, site: site.site, kind, error: (error as Error).message, ignoredBy });
       }
     }
@@ -90,7 +80,7 @@ export function assessFronts(store: Store, state: StoredState, fronts: readonly 
     groups: sorted,
     split: sorted.length > 1,
     invalid,
-    lostState: fronts.filter(keepsLostState),
+    lostState: fronts.filter((front) => front.lostState),
   };
 }
 
@@ -149,20 +139,9 @@ export function describeLostState(fronts: readonly FrontEndReport[]): string {
   return `Redis lost its state; front ends keep version ${versions.join(' and ')} (${fronts.map((front) => front.id).join(', ')}); write it back with switchyard restore`;
 }
 
-/** What a front end keeps through a state loss (`kept` in its heartbeat), if it says. */
-export function keptStateOf(front: FrontEndReport): KeptState | undefined {
-  return (front as { readonly kept?: KeptState }).kept;
-}
-
-/** The raw values (full key → value) and version a front end keeps serving while Redis lost them. */
-export interface KeptState {
-  readonly version: number;
-  readonly values: Readonly<Record<string, string>>;
-}
-
 /** The version a front end keeps through a state loss (its `kept.version`, else what it applies). */
 export function keptVersion(front: FrontEndReport): number {
-  return keptStateOf(front)?.version ?? front.version;
+  return front.kept?.version ?? front.version;
 }
 
 /** Options shared by the waits on front ends. */

@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSwitchyardError } from '@switchyard/core';
+import { DEFAULT_REDIS_URL, isSwitchyardError } from '@switchyard/core';
 import { type CommandSpec, commandHelp, GLOBAL_OPTIONS, locateCommand, parseCommandArgs } from './command';
 import { cutoverCommand } from './commands/cutover';
 import { frontsCommand } from './commands/fronts';
 import { historyCommand } from './commands/history';
 import { maintenanceOffCommand, maintenanceOnCommand, maintenanceStatusCommand } from './commands/maintenance';
+import { restoreCommand } from './commands/restore';
 import { rollbackCommand } from './commands/rollback';
 import { routeDeleteCommand, routeGetCommand, routeListCommand, routeSetCommand } from './commands/route';
 import { serveCommand } from './commands/serve';
 import { statusCommand } from './commands/status';
 import { watchCommand } from './commands/watch';
-import { type CliIO, CommandContext, DEFAULT_REDIS_URL } from './context';
+import { type CliIO, CommandContext, DEFAULT_REDIS_TIMEOUT } from './context';
 import type { CliErrorCode } from './errors';
-import { usageError } from './option-values';
+import { parseDuration, usageError } from './option-values';
 import { closest } from './suggest';
 
 /** Every command, in the order --help lists them. */
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   cutoverCommand,
   historyCommand,
   rollbackCommand,
+  restoreCommand,
   frontsCommand,
   watchCommand,
   serveCommand,
@@ -100,6 +102,7 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
       io,
       {
         redis: args.string('redis') ?? (env.SWITCHYARD_REDIS_URL || DEFAULT_REDIS_URL),
+        redisTimeoutMs: redisTimeout(args.string('redis-timeout')),
         prefix: args.string('prefix'),
         site: args.string('site') ?? '',
         siteGiven: args.has('site'),
@@ -126,6 +129,13 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
     const closing = context?.close().catch(() => undefined);
     if (!abandoned) await closing;
   }
+}
+
+/** --redis-timeout: a positive duration. */
+function redisTimeout(text: string | undefined): number {
+  const ms = parseDuration(text ?? DEFAULT_REDIS_TIMEOUT, 'redis-timeout');
+  if (ms <= 0) throw usageError(`invalid --redis-timeout ${JSON.stringify(text)}: it must be more than 0, e.g. 3s`);
+  return ms;
 }
 
 type Outcome = { kind: 'done'; code: number | undefined } | { kind: 'interrupted'; reason: unknown } | { kind: 'output-closed' };

@@ -213,4 +213,35 @@ describe('maintenance commands against real Redis', () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no recorded change of site "never-touched" to roll back/);
   });
+
+  test('on/off --all-sites: every site in one atomic write (one version), each keeping its own options', async () => {
+    for (const site of ['all-a', 'all-b'])
+      assert.equal((await run('route', 'set', 'http://127.0.0.1:9', '--force', '--site', site)).code, 0);
+    assert.equal((await run('maintenance', 'on', '--site', 'all-b', '--secret', 'keep-this-secret')).code, 0);
+    const historyBefore = await redis.cli.xlen('switchyard:history');
+    const on = await run('maintenance', 'on', '--all-sites', '--read-only', '--message', 'Moving', '--json');
+    assert.equal(on.code, 0, on.stderr);
+    const output = on.json<{ sites: { site: string; outcome: string; maintenance: MaintenanceState }[]; version: number }>();
+    const bySite = new Map(output.sites.map((entry) => [entry.site, entry]));
+    assert.equal(bySite.get('all-a')?.outcome, 'on');
+    assert.equal(bySite.get('all-b')?.outcome, 'updated');
+    assert.ok(bySite.get('all-b')?.maintenance.secretHash, 'all-b keeps its secret');
+    assert.equal(bySite.get('all-a')?.maintenance.secretHash, undefined);
+    for (const site of ['all-a', 'all-b', 'blog']) {
+      assert.equal(frontEnd.watcher.maintenance(site)?.mode, 'read-only', site);
+      assert.equal(frontEnd.watcher.maintenance(site)?.message, 'Moving', site);
+    }
+    const changed = output.sites.filter((entry) => entry.outcome !== 'unchanged').length;
+    const entries = await frontEnd.store.history(changed);
+    assert.equal(await redis.cli.xlen('switchyard:history'), historyBefore + changed, 'one history entry per changed site');
+    assert.deepEqual(new Set(entries.map((entry) => entry.version)), new Set([output.version]), 'one version for the batch');
+    const off = await run('maintenance', 'off', '--all-sites', '--json');
+    assert.equal(off.code, 0, off.stderr);
+    assert.ok(off.json<{ sites: { outcome: string }[] }>().sites.every((entry) => entry.outcome === 'off'));
+    assert.deepEqual(await redis.cli.keys('switchyard:maintenance:*'), []);
+    for (const site of ['all-a', 'all-b', 'blog']) assert.equal(frontEnd.watcher.maintenance(site), undefined, site);
+    const both = await run('maintenance', 'on', '--all-sites', '--site', 'all-a');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^switchyard: use --site or --all-sites, not both\n$/);
+  });
 });

@@ -1,7 +1,7 @@
 import { type FrontEndReport, readState, type StoredState } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
-import { invalidKeysOf, isConverged, keepsLostState } from '../convergence';
+import { isConverged } from '../convergence';
 import { formatDuration, formatTable } from '../style';
 
 /** A front end's heartbeat plus what the CLI derives from it. */
@@ -44,9 +44,9 @@ export function printFronts(context: CommandContext, fronts: readonly FrontSumma
 /** One word for the STATE column. */
 function frontState(front: FrontSummary, style: CommandContext['style']): string {
   if (!front.connected) return style.red('no Redis');
-  if (keepsLostState(front)) return style.red('keeps lost state');
+  if (front.lostState) return style.red('keeps lost state');
   if (front.converged) return style.green('converged');
-  if (invalidKeysOf(front).length > 0) return style.red('ignores invalid value');
+  if (front.invalidKeys.length > 0) return style.red('ignores invalid value');
   return style.yellow('behind');
 }
 

@@ -3,6 +3,7 @@ import type { CommandSpec } from '../command';
 import { describeMaintenance } from '../describe';
 import { cliError } from '../errors';
 import { checkHealth, type HealthCheckResult } from '../health-check';
+import { restoreBeforeWrite } from '../kept-state';
 import { parseDuration } from '../option-values';
 import { readStateVersion } from '../state-version';
 import { formatDuration, formatTable } from '../style';
@@ -34,6 +35,7 @@ export const routeSetCommand: CommandSpec = {
     const healthTimeoutMs = parseDuration(args.string('health-timeout') ?? '5s', 'health-timeout');
     const wait = frontWait(args);
     const { store, site } = context;
+    await restoreBeforeWrite(context);
     const previous = await readValue(store, 'route', site);
     let health: HealthCheckResult | undefined;
     if (!args.flag('force')) {
@@ -88,6 +90,7 @@ export const routeDeleteCommand: CommandSpec = {
   async run(context, args) {
     const wait = frontWait(args);
     const { store, site, style } = context;
+    await restoreBeforeWrite(context);
     const previous = await readValue(store, 'route', site);
     if (previous === null) {
       const version = await readStateVersion(store);

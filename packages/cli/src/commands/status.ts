@@ -1,7 +1,7 @@
 import { DEFAULT_SITE, type HistoryEntry } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
-import { describeGroups, describeInvalid, describeLostState, type FrontAgreement, keptStateOf, readAgreement } from '../convergence';
+import { describeGroups, describeInvalid, describeLostState, type FrontAgreement, readAgreement } from '../convergence';
 import { type CutoverJournal, readJournal } from '../cutover/journal';
 import { describeAge, describeMaintenance } from '../describe';
 import { sleep } from '../sleep';
@@ -71,7 +71,7 @@ export const statusCommand: CommandSpec = {
     const { style } = context;
     context.print(style.dim(`${store.description} · state version ${state.version} · digest ${state.digest}`));
     for (const problem of problems) context.print(style.red(style.bold(`⚠ ${problem.message}`)));
-    const kept = agreement.lostState[0] ? keptStateOf(agreement.lostState[0]) : undefined;
+    const kept = agreement.lostState[0]?.kept;
     if (kept) {
       for (const [key, value] of Object.entries(kept.values).sort())
         context.print(style.red(`  kept by the front ends: ${key} = ${value}`));

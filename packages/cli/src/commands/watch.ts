@@ -1,7 +1,7 @@
 import { type FrontEndReport, silentLogger, Watcher } from '@switchyard/core';
 import type { CommandSpec } from '../command';
 import type { CommandContext } from '../context';
-import { describeLostState, isConverged, keepsLostState } from '../convergence';
+import { describeLostState, isConverged } from '../convergence';
 import { describeMaintenanceValue } from '../describe';
 import { parseDuration } from '../option-values';
 import { sleep } from '../sleep';
@@ -193,7 +193,7 @@ class FrontView {
 
   /** Front ends apart for more than SPLIT_AFTER_MS, or keeping lost state: said once per situation. */
   private checkAgreement(reports: readonly FrontEndReport[]): void {
-    const lost = reports.filter(keepsLostState);
+    const lost = reports.filter((front) => front.lostState);
     const loss = lost.map((front) => front.id).join(',');
     if (loss !== this.reportedLoss && lost.length > 0) {
       show(this.context, { type: 'lost-state', message: describeLostState(lost), fronts: lost.map((front) => front.id) });

@@ -1,0 +1,118 @@
+import { ConflictError, type FrontEndReport, type KeptState, restoreKeptState, SwitchyardError } from '@switchyard/core';
+import type { CommandContext } from './context';
+import { describeFront, type FrontAgreement, readAgreement } from './convergence';
+import { cliError } from './errors';
+
+/**
+ * State loss as a state: when Redis comes back empty, the front ends keep serving what they had and
+ * say so in their heartbeat (`lostState`, `kept`). This module finds what they keep and writes it
+ * back (`switchyard restore`, and every write command before it writes), so commands act on what
+ * the front ends actually apply instead of on the empty Redis.
+ */
+
+/** One state kept by some front ends. */
+export interface KeptChoice {
+  readonly kept: KeptState;
+  /** The live front ends keeping exactly this. */
+  readonly fronts: readonly FrontEndReport[];
+}
+
+/** The distinct states the live front ends keep through a state loss, the newest first. */
+export function keptChoices(agreement: FrontAgreement): KeptChoice[] {
+  const choices = new Map<string, { kept: KeptState; fronts: FrontEndReport[] }>();
+  for (const front of agreement.lostState) {
+    if (!front.kept) continue;
+    const id = JSON.stringify([front.kept.version, Object.entries(front.kept.values).sort()]);
+    const choice = choices.get(id) ?? { kept: front.kept, fronts: [] };
+    choices.set(id, choice);
+    choice.fronts.push(front);
+  }
+  return [...choices.values()].sort((a, b) => b.kept.version - a.kept.version);
+}
+
+/**
+ * The kept state to write back: the one every keeping front end agrees on, or the one `--from`
+ * names. Throws SWITCHYARD_ERR_KEPT_STATES_DIFFER naming who keeps what when they disagree, and
+ * SWITCHYARD_ERR_USAGE when `from` names no front end keeping state.
+ */
+export function chooseKept(agreement: FrontAgreement, from?: string): KeptChoice | undefined {
+  const choices = keptChoices(agreement);
+  if (from !== undefined) {
+    const chosen = choices.find((choice) => choice.fronts.some((front) => front.id === from));
+    if (!chosen) {
+      const keeping = choices.flatMap((choice) => choice.fronts.map((front) => front.id));
+      throw cliError(
+        'SWITCHYARD_ERR_USAGE',
+        `--from ${from}: no live front end with that id keeps lost state${keeping.length > 0 ? `; these do: ${keeping.join(', ')}` : ''}`,
+      );
+    }
+    return { kept: chosen.kept, fronts: chosen.fronts };
+  }
+  if (choices.length <= 1) return choices[0];
+  throw cliError(
+    'SWITCHYARD_ERR_KEPT_STATES_DIFFER',
+    `the front ends keep different states: ${choices.map(describeChoice).join('; ')}; choose one with switchyard restore --from <front id>`,
+  );
+}
+
+/** `fe-1 (h, pid 3), fe-2 (…) keep version 14: route default = http://…, maintenance default = {…}` */
+export function describeChoice(choice: KeptChoice): string {
+  const values = Object.entries(choice.kept.values)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key} = ${value.length > 80 ? `${value.slice(0, 80)}…` : value}`);
+  return `${choice.fronts.map(describeFront).join(', ')} keep version ${choice.kept.version}${values.length > 0 ? ` (${values.join(', ')})` : ' (nothing)'}`;
+}
+
+/**
+ * Writes a kept state back into Redis, compare-and-set against what is there now (normally
+ * nothing), above the kept version so the front ends follow Redis again without dropping anything.
+ * Resolves to the state version after it. A concurrent restore or write makes it fail with
+ * SWITCHYARD_ERR_CONFLICT (nothing written).
+ */
+export async function writeBackKept(context: CommandContext, choice: KeptChoice, actor?: string): Promise<number> {
+  const { store } = context;
+  const keys = Object.keys(choice.kept.values);
+  const now = await store.readKeys(keys);
+  const seen = Object.fromEntries(keys.map((key) => [key, now.values.get(key) ?? null]));
+  try {
+    const results = await restoreKeptState(store, choice.kept, { seen, ...(actor ? { actor } : {}) });
+    return Math.max(now.version, ...results.map((result) => result.version));
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      throw new SwitchyardError(
+        'SWITCHYARD_ERR_CONFLICT',
+        `Redis changed while the kept state was being written back (${error.message}); nothing restored; see switchyard status`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Before a write command acts: if live front ends keep state Redis lost, write it back first (they
+ * must agree on it), so the command changes what the front ends really apply — `maintenance off`
+ * ends the maintenance they keep, `maintenance on --read-only` keeps the route they keep. When they
+ * disagree the command refuses (nothing written) with the exact `switchyard restore --from` to run.
+ */
+export async function restoreBeforeWrite(context: CommandContext): Promise<void> {
+  const fronts = await context.store.listFronts();
+  if (!fronts.some((front) => front.lostState)) return;
+  const agreement = await readAgreement(context.store);
+  let choice: KeptChoice | undefined;
+  try {
+    choice = chooseKept(agreement);
+  } catch (error) {
+    if (error instanceof SwitchyardError && error.code === 'SWITCHYARD_ERR_KEPT_STATES_DIFFER') {
+      throw cliError('SWITCHYARD_ERR_KEPT_STATES_DIFFER', `Redis lost its state and ${error.message}, then run this command again`);
+    }
+    throw error;
+  }
+  if (!choice) return;
+  const version = await writeBackKept(context, choice);
+  context.note(
+    context.style.yellow(
+      `Redis had lost its state: wrote back version ${choice.kept.version} kept by ${choice.fronts.map((front) => front.id).join(', ')} first (now version ${version}), as switchyard restore does`,
+    ),
+  );
+}
