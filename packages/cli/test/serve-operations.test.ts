@@ -100,7 +100,7 @@ describe('switchyard serve, operated on a public address', () => {
     assert.equal(health.headers['cache-control'], 'no-store');
     assert.deepEqual(
       { ...JSON.parse(health.body), frontEnd: undefined, version: undefined },
-      { status: 'ready', redis: 'connected', frontEnd: undefined, version: undefined },
+      { status: 'ready', redis: 'connected', frontEnd: undefined, version: undefined, invalidKeys: [], lostState: false },
     );
     assert.equal((await runMain(['maintenance', 'on', '--site', 'shop'], { redis: redis.url })).code, 0);
     try {

@@ -59,6 +59,8 @@ const APPLY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
  * | `state_version` | gauge | — version of the state applied |
  * | `state_apply_seconds` | histogram | — from a pushed change's notification to the new state in force |
  * | `redis_connected` | gauge | — 1 or 0 |
+ * | `invalid_keys` | gauge | — keys whose stored value is invalid (the last good value is kept) |
+ * | `lost_state` | gauge | — 1 while keeping state Redis lost |
  * | `front_end_info` | gauge | `front_end` (the id in `switchyard fronts`), always 1 |
  */
 export function createMetrics(options: MetricsOptions): SwitchyardMetrics {
@@ -149,6 +151,22 @@ export function createMetrics(options: MetricsOptions): SwitchyardMetrics {
     registers,
     collect() {
       this.set(watcher.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}invalid_keys`,
+    help: 'State keys whose value in Redis is invalid; this front end keeps its last good value for each (`switchyard status` names them).',
+    registers,
+    collect() {
+      this.set(watcher.invalidKeys.length);
+    },
+  });
+  new Gauge({
+    name: `${prefix}lost_state`,
+    help: '1 while this front end keeps state that Redis lost (restarted empty); `switchyard restore` writes it back.',
+    registers,
+    collect() {
+      this.set(watcher.lostState ? 1 : 0);
     },
   });
   new Gauge({

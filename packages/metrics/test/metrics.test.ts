@@ -160,6 +160,15 @@ describe('@switchyard/metrics on a front door, scraped over HTTP', () => {
     assert.equal(head.body, '');
   });
 
+  test('invalid_keys counts a malformed value kept out of force', async () => {
+    assert.equal((await scrape()).get('switchyard_invalid_keys'), 0);
+    await redis.cli.set('switchyard:route:broken', 'not a url');
+    await waitFor(async () => (await scrape()).get('switchyard_invalid_keys') === 1, { what: 'invalid_keys 1' });
+    await redis.cli.del('switchyard:route:broken');
+    await waitFor(async () => (await scrape()).get('switchyard_invalid_keys') === 0, { what: 'invalid_keys 0' });
+    assert.equal((await scrape()).get('switchyard_lost_state'), 0);
+  });
+
   test('redis_connected drops to 0 while Redis is down', async () => {
     await redis.stop();
     const down = await waitFor(

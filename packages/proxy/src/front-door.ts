@@ -74,6 +74,10 @@ export interface FrontDoorHealth {
   readonly redis: 'connected' | 'disconnected';
   /** Version of the state applied. */
   readonly version: number;
+  /** State keys whose value in Redis is invalid; the last good value of each is served. */
+  readonly invalidKeys: readonly string[];
+  /** True while the front end keeps state Redis lost (restarted empty): still ready, it serves what it had. */
+  readonly lostState: boolean;
 }
 
 /** Where listen() listens, and with which certificate. */
@@ -158,6 +162,8 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     frontEnd: frontEnd.id,
     redis: frontEnd.watcher.connected ? 'connected' : 'disconnected',
     version: frontEnd.watcher.version,
+    invalidKeys: frontEnd.watcher.invalidKeys,
+    lostState: frontEnd.watcher.lostState,
   });
 
   const forward = (req: IncomingMessage, res: ServerResponse) => proxy.handle(req, res);

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createFrontEnd, type FrontEnd, setMaintenance, setRoute, silentLogger } from '@switchyard/core';
+import { request } from '../../../test/support/http-client';
+import { type Echo, startEchoUpstream, type Upstream } from '../../../test/support/upstream';
+import { waitFor } from '../../../test/support/wait';
+import { createFrontDoor } from '../src/index';
+
+describe('createFrontDoor', () => {
+  let upstream: Upstream;
+  let frontEnd: FrontEnd;
+
+  before(async () => {
+    upstream = await startEchoUpstream('app');
+    frontEnd = await createFrontEnd({ store: 'memory://', logger: silentLogger });
+    await setRoute(frontEnd.store, 'default', upstream.url);
+    await waitFor(() => frontEnd.watcher.route('default'), { what: 'the route' });
+  });
+
+  after(async () => {
+    await frontEnd.close();
+    await upstream.close();
+  });
+
+  test('on your own server: serverOptions carry the deadlines, attach adds WebSockets and the keep-alive timeout', async () => {
+    const door = createFrontDoor({ frontEnd, timeouts: { headersTimeoutMs: 2000, requestTimeoutMs: 8000, keepAliveTimeoutMs: 1500 } });
+    const options = door.serverOptions();
+    assert.deepEqual(options, { headersTimeout: 2000, requestTimeout: 8000, connectionsCheckingInterval: 500 });
+    const server = createServer(options, door.handle);
+    door.attach(server);
+    assert.equal(server.keepAliveTimeout, 1500);
+    assert.equal(server.listenerCount('upgrade'), 1);
+    assert.throws(() => door.attach(createServer()), /one server/);
+    server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Duplicate ids are joined by Node into one value with a space: not a token, so replaced everywhere.
+    const response = await request(`${url}/x`, { headers: { 'x-request-id': 'a, b' } });
+    const echo = JSON.parse(response.body) as Echo;
+    assert.equal(echo.headers['x-request-id'], response.headers['x-request-id']);
+    assert.notEqual(echo.headers['x-request-id'], 'a, b');
+    server.closeAllConnections();
+    server.close();
+  });
+
+  test('maintenance: false mounts none; the health endpoint says stopping once close() began', async () => {
+    const own = await createFrontEnd({ store: frontEnd.store, logger: silentLogger });
+    await setMaintenance(own.store, 'default', { mode: 'on' });
+    await waitFor(() => own.watcher.maintenance('default'), { what: 'maintenance' });
+    try {
+      const door = createFrontDoor({ frontEnd: own, maintenance: false, healthPath: '/up' });
+      assert.equal(door.maintenance, undefined);
+      const server = await door.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      assert.equal((await request(`${url}/page`, { method: 'POST', body: 'x' })).status, 200, 'no maintenance mounted');
+      assert.equal(door.health().status, 'ready');
+      const closing = door.close({ graceMs: 1000 });
+      assert.equal(door.health().status, 'stopping');
+      await closing;
+      assert.equal(door.close(), closing, 'close() twice is the same shutdown');
+    } finally {
+      await setMaintenance(frontEnd.store, 'default', null);
+    }
+  });
+
+  test('bad options are refused with what to pass', () => {
+    assert.throws(() => createFrontDoor({ frontEnd, healthPath: 'healthz' }), /healthPath "healthz" must be a path/);
+    assert.throws(
+      () => createFrontDoor({ frontEnd, timeouts: { headersTimeoutMs: 1.5 } }),
+      /timeouts\.headersTimeoutMs must be a whole number/,
+    );
+    assert.throws(() => createFrontDoor({} as never), /needs a running front end/);
+  });
+});
