@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   try {
     const upstream = await startServer('bench/servers/upstream.ts', []);
     const fronts = values.fronts?.split(',');
-    const list = (await scenarios(upstream.port, redis.url, notes)).filter((scenario) => !fronts || fronts.includes(scenario.key));
+    const list = (await scenarios(upstream, redis.url, notes)).filter((scenario) => !fronts || fronts.includes(scenario.key));
     if (parts.has('throughput')) {
       log(`throughput: ${list.length} fronts, ${rounds} rounds × ${durationS} s, ${connections} connections, ${load.name}`);
       throughput = await measureThroughput(list, load, { rounds, durationS, connections, sizes, log });

@@ -8,6 +8,8 @@ export interface Measurement {
   readonly p99: number;
   /** Socket errors, timeouts and non-2xx/3xx responses. */
   readonly errors: number;
+  /** Requests completed. */
+  readonly requests: number;
 }
 
 /** The load generator: wrk when installed (1 thread, as the issue measures), autocannon otherwise. */
@@ -44,7 +46,8 @@ export function parseWrk(out: string): Measurement {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = non2xx + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
-  return { rps, p99: p99 ? toMs(p99[1]!, p99[2]!) : Number.NaN, errors };
+  const requests = Number(/(\d+) requests in /.exec(out)?.[1] ?? 0);
+  return { rps, p99: p99 ? toMs(p99[1]!, p99[2]!) : Number.NaN, errors, requests };
 }
 
 export const wrk: LoadGenerator = {
@@ -64,7 +67,12 @@ export const autocannonLoad: LoadGenerator = {
   name: 'autocannon (wrk not installed)',
   async measure(url, { connections, durationS }) {
     const result = await autocannon({ url, connections, duration: durationS, pipelining: 1 });
-    return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+    return {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      errors: result.errors + result.timeouts + result.non2xx,
+      requests: result.requests.total,
+    };
   },
 };
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -73,6 +73,28 @@ export async function stop(child: ChildProcess): Promise<void> {
 /** Stops every child the bench started. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...children].map(stop));
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/**
+ * CPU time (user + system, ms) a process and its descendants have used so far, from /proc (Linux; 0
+ * elsewhere). Per request, it is the measure a shared machine disturbs least: other load steals
+ * throughput, not the work each request takes.
+ */
+export function cpuTimeMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += cpuTimeMs(Number(child));
+    }
+    return total;
+  } catch {
+    return 0;
+  }
 }
 
 /** Peak and current resident memory of a process, from /proc (Linux), in bytes. */

@@ -40,12 +40,12 @@ function throughputTable(size: SizeKey, results: Map<string, Result>): string {
   const lines = [
     `### ${SIZES.find((s) => s.key === size)!.label}`,
     '',
-    '| front | req/s (median) | min–max | p99 ms | vs nginx | vs raw http-proxy | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| front | req/s (median) | min–max | p99 ms | vs nginx | vs raw http-proxy | CPU µs/request | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [key, result] of results) {
     lines.push(
-      `| ${LABELS[key] ?? key} | ${num(result.rps)} | ${num(result.low)}–${num(result.high)} | ${result.p99.toFixed(2)} | ${ratio(result.rps, nginx)} | ${ratio(result.rps, httpProxy)} | ${result.errors} |`,
+      `| ${LABELS[key] ?? key} | ${num(result.rps)} | ${num(result.low)}–${num(result.high)} | ${result.p99.toFixed(2)} | ${ratio(result.rps, nginx)} | ${ratio(result.rps, httpProxy)} | ${result.cpuUs.toFixed(0)} | ${result.errors} |`,
     );
   }
   return lines.join('\n');
@@ -61,7 +61,11 @@ function ratioGoal(goal: string, results: Map<string, Result> | undefined, a: st
   const x = results?.get(a)?.rps;
   const y = results?.get(b)?.rps;
   if (!x || !y) return { goal, measured: 'not measured', met: undefined };
-  return { goal, measured: `${(x / y).toFixed(2)}x (${num(x)} / ${num(y)} req/s)`, met: x / y >= min };
+  // CPU per request, inverted: how many requests the front serves for the peer's CPU time per request.
+  const cpuA = results?.get(a)?.cpuUs;
+  const cpuB = results?.get(b)?.cpuUs;
+  const byCpu = cpuA && cpuB && Number.isFinite(cpuA / cpuB) ? `; by CPU per request ${(cpuB / cpuA).toFixed(2)}x` : '';
+  return { goal, measured: `${(x / y).toFixed(2)}x (${num(x)} / ${num(y)} req/s${byCpu})`, met: x / y >= min };
 }
 
 function p99Goal(size: SizeKey, results: Map<string, Result> | undefined, key: string): Goal {

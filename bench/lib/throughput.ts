@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '../../test/support/ports';
 import { type LoadGenerator, type Measurement, median } from './load';
 import { findNginx, startNginx } from './nginx';
-import { type Started, startServer } from './processes';
+import { cpuTimeMs, type Started, startServer } from './processes';
 
 /** One front end measured side by side with the others. */
 export interface Scenario {
@@ -21,6 +21,8 @@ export interface Result {
   /** Lowest and highest req/s of the rounds: the spread says how much to trust a ratio. */
   readonly low: number;
   readonly high: number;
+  /** CPU time of the front's processes per request (µs), median of the rounds: what load on the machine disturbs least. */
+  readonly cpuUs: number;
 }
 
 /** The response sizes measured: the upstream's paths. */
@@ -43,7 +45,8 @@ export interface ThroughputReport {
  * and a keep-alive agent (without one http-proxy sends `Connection: close`); Switchyard's fronts read
  * the target from Redis as a deployment does.
  */
-export async function scenarios(upstreamPort: number, redisUrl: string, notes: string[]): Promise<Scenario[]> {
+export async function scenarios(upstream: Started, redisUrl: string, notes: string[]): Promise<Scenario[]> {
+  const upstreamPort = upstream.port;
   const target = `http://127.0.0.1:${upstreamPort}`;
   const front = (mode: string) => () => startServer('bench/servers/front.ts', [mode, target], { SWITCHYARD_REDIS_URL: redisUrl });
   const list: Scenario[] = [
@@ -101,27 +104,36 @@ export async function measureThroughput(
   options: { rounds: number; durationS: number; connections: number; sizes: readonly SizeKey[]; log: (line: string) => void },
 ): Promise<Map<SizeKey, Map<string, Result>>> {
   const ports = new Map<string, number>();
-  for (const scenario of list) ports.set(scenario.key, (await scenario.start()).port);
+  const pids = new Map<string, number>();
+  for (const scenario of list) {
+    const started = await scenario.start();
+    ports.set(scenario.key, started.port);
+    if (started.child.pid !== undefined) pids.set(scenario.key, started.child.pid);
+  }
   // The switchyard fronts write the route to Redis at start; give every watcher the same state.
   for (const scenario of list) {
     for (const size of SIZES.filter((s) => options.sizes.includes(s.key))) {
       await load.measure(`http://127.0.0.1:${ports.get(scenario.key)}${size.path}`, { connections: options.connections, durationS: 1 });
     }
   }
-  const raw = new Map<SizeKey, Map<string, Measurement[]>>();
+  const raw = new Map<SizeKey, Map<string, (Measurement & { cpuUs: number })[]>>();
   for (let round = 0; round < options.rounds; round += 1) {
     for (const size of SIZES.filter((s) => options.sizes.includes(s.key))) {
       const order = list.map((_, i) => list[(i + round) % list.length]!);
       for (const scenario of order) {
-        const measurement = await load.measure(`http://127.0.0.1:${ports.get(scenario.key)}${size.path}`, {
+        const pid = pids.get(scenario.key);
+        const cpuBefore = pid === undefined ? 0 : cpuTimeMs(pid);
+        const measured = await load.measure(`http://127.0.0.1:${ports.get(scenario.key)}${size.path}`, {
           connections: options.connections,
           durationS: options.durationS,
         });
-        const bySize = raw.get(size.key) ?? new Map<string, Measurement[]>();
+        const cpuMs = pid === undefined ? Number.NaN : cpuTimeMs(pid) - cpuBefore;
+        const measurement = { ...measured, cpuUs: measured.requests > 0 ? (cpuMs * 1000) / measured.requests : Number.NaN };
+        const bySize = raw.get(size.key) ?? new Map<string, (Measurement & { cpuUs: number })[]>();
         raw.set(size.key, bySize);
         bySize.set(scenario.key, [...(bySize.get(scenario.key) ?? []), measurement]);
         options.log(
-          `round ${round + 1}/${options.rounds} ${size.key} ${scenario.key}: ${Math.round(measurement.rps)} req/s, p99 ${measurement.p99.toFixed(2)} ms${measurement.errors ? `, ${measurement.errors} errors` : ''}`,
+          `round ${round + 1}/${options.rounds} ${size.key} ${scenario.key}: ${Math.round(measurement.rps)} req/s, p99 ${measurement.p99.toFixed(2)} ms, ${measurement.cpuUs.toFixed(0)} µs CPU/request${measurement.errors ? `, ${measurement.errors} errors` : ''}`,
         );
       }
     }
@@ -137,6 +149,7 @@ export async function measureThroughput(
         errors: list.reduce((sum, m) => sum + m.errors, 0),
         low: Math.min(...rps),
         high: Math.max(...rps),
+        cpuUs: median(list.map((m) => m.cpuUs)),
       });
     }
     results.set(size, summary);
