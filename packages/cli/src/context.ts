@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { createStore, DEFAULT_SITE, type Store, silentLogger } from '@switchyard/core';
+import { redactUrls } from './redact';
 import { createStyle, type Style } from './style';
 
 /** Where the CLI writes: process.stdout/stderr, or collectors in tests. */
@@ -100,17 +101,17 @@ export class CommandContext {
 
   /** Writes one line of human output to stdout. */
   print(line = ''): void {
-    this.stdout.write(`${line}\n`);
+    this.stdout.write(`${redactUrls(line)}\n`);
   }
 
   /** Writes one JSON document (one line) to stdout. */
   printJson(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value)}\n`);
+    this.stdout.write(`${redactUrls(JSON.stringify(value))}\n`);
   }
 
   /** Writes a note or warning to stderr, where it does not mix with output meant for programs. */
   note(line: string): void {
-    this.stderr.write(`${line}\n`);
+    this.stderr.write(`${redactUrls(line)}\n`);
   }
 
   /**

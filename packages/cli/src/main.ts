@@ -15,6 +15,7 @@ import { watchCommand } from './commands/watch';
 import { type CliIO, CommandContext, DEFAULT_REDIS_TIMEOUT } from './context';
 import type { CliErrorCode } from './errors';
 import { parseDuration, usageError } from './option-values';
+import { redactUrls } from './redact';
 import { closest } from './suggest';
 
 /** Every command, in the order --help lists them. */
@@ -120,7 +121,7 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
     throw outcome.reason;
   } catch (error) {
     const code = isSwitchyardError(error) ? error.code : undefined;
-    const message = ((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' ');
+    const message = redactUrls(((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' '));
     stderr.write(`switchyard: ${message}\n`);
     if (wantsJson) stdout.write(`${JSON.stringify({ error: { code: code ?? 'ERR_UNEXPECTED', message } })}\n`);
     return code && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed;

@@ -121,4 +121,32 @@ describe('command line', () => {
     assert.match(run.stderr, /redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
     assert.doesNotMatch(run.stderr, /hunter2/);
   });
+
+  test('a password with @ or / in it is never printed, wherever the URL comes from', async () => {
+    const fromFlag = await runMain(['status', '--redis', 'redis://ops:p@ss/w0rd@127.0.0.1:1', '--json'], { redis: redis.url });
+    assert.equal(fromFlag.code, 1);
+    assert.match(fromFlag.stderr, /redis:\/\/ops:\*\*\*@127\.0\.0\.1:1/);
+    const env = await runCli(['status'], { SWITCHYARD_REDIS_URL: 'redis://ops:p@ss/w0rd@127.0.0.1:1' });
+    const routeWithCredentials = await runMain(['route', 'set', 'http://deploy:s3cr@t@10.0.0.1:3000'], { redis: redis.url });
+    assert.equal(routeWithCredentials.code, 2);
+    assert.match(routeWithCredentials.stderr, /credentials in the URL are not allowed/);
+    await redis.cli.set('switchyard:route:leaky', 'http://deploy:s3cr@t@10.0.0.1:3000/ x');
+    try {
+      const status = await runMain(['status', '--json'], { redis: redis.url });
+      assert.match(status.stdout, /switchyard:route:leaky holds an invalid value/);
+      for (const output of [
+        fromFlag.stdout,
+        fromFlag.stderr,
+        env.stdout,
+        env.stderr,
+        routeWithCredentials.stderr,
+        status.stdout,
+        status.stderr,
+      ]) {
+        assert.doesNotMatch(output, /p@ss|w0rd|s3cr/);
+      }
+    } finally {
+      await redis.cli.del('switchyard:route:leaky');
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../../test/support/cli';
 import { freePort } from '../../../test/support/ports';
 import { startUpstream } from '../../../test/support/upstream';
+import { waitFor } from '../../../test/support/wait';
 import { runMain } from './helpers/in-process';
 import { startTestbed, type Testbed } from './helpers/testbed';
 
@@ -165,5 +166,28 @@ describe('route commands against real Redis and two front ends', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^gone has no route; nothing written/);
     assert.equal((await bed.store.history(1))[0]?.id, entry?.id, 'nothing recorded');
+  });
+
+  test('a malformed stored value the front ends ignore fails the wait at once, naming the key and the fix', async () => {
+    const env = { redis: bed.redis.url };
+    assert.equal((await runMain(['route', 'set', bed.oldApp.url, '--site', 'brk', '--force'], env)).code, 0);
+    await bed.redis.cli.set('switchyard:route:brk', 'ftp://nope');
+    await waitFor(
+      async () => (await bed.store.listFronts()).filter((front) => front.invalidKeys.includes('switchyard:route:brk')).length === 2,
+      { what: 'both front ends to report the invalid value' },
+    );
+    try {
+      const started = performance.now();
+      const run = await runMain(['route', 'set', bed.newApp.url, '--site', 'other', '--force', '--timeout', '20s'], env);
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        /^switchyard: front ends cannot converge: switchyard:route:brk holds an invalid value \(invalid route "ftp:\/\/nope": [^)]+\); \S+, \S+ ignore it and keep their last good value; write a valid one with switchyard route set <url> --site brk\n$/,
+      );
+      assert.ok(performance.now() - started < 10_000, 'at once, not after --timeout');
+      assert.equal(bed.local.watcher.route('brk')?.target, bed.oldApp.url, 'the last good value stays in force');
+    } finally {
+      await bed.redis.cli.del('switchyard:route:brk', 'switchyard:route:other');
+    }
   });
 });
