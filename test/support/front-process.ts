@@ -6,7 +6,7 @@ import { repositoryRoot, startTypeScriptProcess } from './typescript-process';
 import { waitFor } from './wait';
 
 /** The example front ends, run as real processes the way an operator would run them. */
-export type ExampleFront = 'koa-front' | 'express-front';
+export type ExampleFront = 'koa-front' | 'express-front' | 'plain-front';
 
 /** A front-end process on a free port, with everything it printed kept for assertions. */
 export interface FrontProcess {

@@ -81,6 +81,16 @@ export function createMetrics(options: MetricsOptions): SwitchyardMetrics {
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   const { stats, watcher } = frontEnd;
+  // A gauge read from the front end when scraped, so it is never stale and costs nothing per request.
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
 
   const requests = new Counter({
     name: `${prefix}requests_total`,
@@ -107,68 +117,31 @@ export function createMetrics(options: MetricsOptions): SwitchyardMetrics {
     labelNames: ['site', 'outcome'] as const,
     registers,
   });
-  new Gauge({
-    name: `${prefix}held_requests`,
-    help: 'Requests waiting for maintenance to end, now.',
-    registers,
-    collect() {
-      this.set(stats.held);
-    },
-  });
-  new Gauge({
-    name: `${prefix}in_flight_requests`,
-    help: 'Requests being proxied, now.',
-    registers,
-    collect() {
-      this.set(stats.inFlight);
-    },
-  });
-  new Gauge({
-    name: `${prefix}in_flight_writes`,
-    help: 'Requests with an unsafe method (POST, PUT, PATCH, DELETE…) being proxied, now: what a cutover waits to drain.',
-    registers,
-    collect() {
-      this.set(stats.inFlightWrites);
-    },
-  });
-  new Gauge({
-    name: `${prefix}state_version`,
-    help: 'Version of the routing and maintenance state this front end applies.',
-    registers,
-    collect() {
-      this.set(watcher.version);
-    },
-  });
+  gauge('held_requests', 'Requests waiting for maintenance to end, now.', () => stats.held);
+  gauge('in_flight_requests', 'Requests being proxied, now.', () => stats.inFlight);
+  gauge(
+    'in_flight_writes',
+    'Requests with an unsafe method (POST, PUT, PATCH, DELETE…) being proxied, now: what a cutover waits to drain.',
+    () => stats.inFlightWrites,
+  );
+  gauge('state_version', 'Version of the routing and maintenance state this front end applies.', () => watcher.version);
   const applyTime = new Histogram({
     name: `${prefix}state_apply_seconds`,
     help: 'Time from a change pushed by Redis reaching this front end to the new state being in force.',
     buckets: APPLY_BUCKETS,
     registers,
   });
-  new Gauge({
-    name: `${prefix}redis_connected`,
-    help: '1 while Redis is reachable; 0 while the front end serves its last good state without it.',
-    registers,
-    collect() {
-      this.set(watcher.connected ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: `${prefix}invalid_keys`,
-    help: 'State keys whose value in Redis is invalid; this front end keeps its last good value for each (`switchyard status` names them).',
-    registers,
-    collect() {
-      this.set(watcher.invalidKeys.length);
-    },
-  });
-  new Gauge({
-    name: `${prefix}lost_state`,
-    help: '1 while this front end keeps state that Redis lost (restarted empty); `switchyard restore` writes it back.',
-    registers,
-    collect() {
-      this.set(watcher.lostState ? 1 : 0);
-    },
-  });
+  gauge('redis_connected', '1 while Redis is reachable; 0 while the front end serves its last good state without it.', () =>
+    watcher.connected ? 1 : 0,
+  );
+  gauge(
+    'invalid_keys',
+    'State keys whose value in Redis is invalid; this front end keeps its last good value for each (`switchyard status` names them).',
+    () => watcher.invalidKeys.length,
+  );
+  gauge('lost_state', '1 while this front end keeps state that Redis lost (restarted empty); `switchyard restore` writes it back.', () =>
+    watcher.lostState ? 1 : 0,
+  );
   new Gauge({
     name: `${prefix}front_end_info`,
     help: 'Always 1; the front end id is the one `switchyard fronts` shows.',

@@ -3,7 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createFrontEnd, type FrontEnd, setMaintenance, setRoute, silentLogger } from '@switchyard/core';
+import { startExampleFront } from '../../../test/support/front-process';
 import { request } from '../../../test/support/http-client';
+import { freePort } from '../../../test/support/ports';
+import { RedisServer } from '../../../test/support/redis-server';
 import { type Echo, startEchoUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
 import { createFrontDoor } from '../src/index';
@@ -72,5 +75,38 @@ describe('createFrontDoor', () => {
       /timeouts\.headersTimeoutMs must be a whole number/,
     );
     assert.throws(() => createFrontDoor({} as never), /needs a running front end/);
+  });
+});
+
+describe('examples/plain-front: createFrontDoor as a program', () => {
+  test('proxies, answers its own health, serves metrics, and stops gracefully (exit 0)', async () => {
+    const redis = await RedisServer.start();
+    const upstream = await startEchoUpstream('app');
+    try {
+      await redis.cli.set('switchyard:route:default', upstream.url);
+      const metricsPort = await freePort();
+      const front = await startExampleFront('plain-front', {
+        SWITCHYARD_REDIS_URL: redis.url,
+        METRICS_PORT: String(metricsPort),
+        ACCESS_LOG: '1',
+      });
+      try {
+        const proxied = await request(`${front.url}/hello`, { headers: { 'x-request-id': 'example-1' } });
+        assert.equal((JSON.parse(proxied.body) as Echo).url, '/hello');
+        const health = await request(`${front.url}/healthz`);
+        assert.equal(health.status, 200);
+        assert.equal(JSON.parse(health.body).status, 'ready');
+        const scrape = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+        assert.match(
+          scrape.body,
+          new RegExp(`switchyard_requests_total\\{site="default",target="${upstream.url.replace(/\./g, '\\.')}",status_class="2xx"\\} 1`),
+        );
+      } finally {
+        assert.equal(await front.stop(), 0);
+      }
+    } finally {
+      await upstream.close();
+      await redis.stop();
+    }
   });
 });
