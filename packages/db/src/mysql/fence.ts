@@ -63,7 +63,13 @@ export async function sessionsThroughFence(source: MysqlSession, dialect: Dialec
 /** The preflight line about the fence on MariaDB (undefined on MySQL). */
 export async function fenceCheck(source: MysqlSession, dialect: Dialect): Promise<string | undefined> {
   if (!dialect.mariadb) return undefined;
-  const through = await sessionsThroughFence(source, dialect);
+  let through: string[];
+  try {
+    through = await sessionsThroughFence(source, dialect);
+  } catch (error) {
+    // Informational only: the fence is optional, so not knowing is no reason to refuse.
+    return `fence (if asked): could not list the accounts read_only would not stop (${(error as Error).message})`;
+  }
   return through.length === 0
     ? 'fence (if asked): read_only stops every session connected to the source now (none has READ_ONLY ADMIN)'
     : `fence (if asked): read_only would not stop these accounts connected to the source, which hold READ_ONLY ADMIN: ${through.join(', ')}; give workers and cron jobs accounts without it`;

@@ -149,7 +149,7 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
       if (!move) {
         const problem =
           `the source database ${entry.source} is still fenced (read-only) and this process cannot reach it: undo it there` +
-          ' (PostgreSQL: ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf(); MySQL/MariaDB: SET GLOBAL super_read_only = OFF; SET GLOBAL read_only = OFF)';
+          ' (PostgreSQL: ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf(); MySQL/MariaDB: SET GLOBAL read_only = OFF, which ends super_read_only too)';
         report(false, problem);
         return { restored: false, summary: 'source database left fenced', problem };
       }
