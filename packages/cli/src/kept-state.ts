@@ -63,29 +63,46 @@ export function describeChoice(choice: KeptChoice): string {
   return `${choice.fronts.map(describeFront).join(', ')} keep version ${choice.kept.version}${values.length > 0 ? ` (${values.join(', ')})` : ' (nothing)'}`;
 }
 
+/** What writeBackKept did. */
+export interface WriteBackResult {
+  /** The state version after it. */
+  readonly version: number;
+  /** False when Redis already held the kept values (someone restored the same state first). */
+  readonly restored: boolean;
+}
+
 /**
  * Writes a kept state back into Redis, compare-and-set against what is there now (normally
  * nothing), above the kept version so the front ends follow Redis again without dropping anything.
- * Resolves to the state version after it. A concurrent restore or write makes it fail with
- * SWITCHYARD_ERR_CONFLICT (nothing written).
+ * Only while Redis is still behind the kept version: once anyone has restored or written a newer
+ * state, a different kept state is refused (SWITCHYARD_ERR_CONFLICT, nothing written) — two
+ * operators cannot restore conflicting states, one after the other or at the same moment.
  */
-export async function writeBackKept(context: CommandContext, choice: KeptChoice, actor?: string): Promise<number> {
+export async function writeBackKept(context: CommandContext, choice: KeptChoice, actor?: string): Promise<WriteBackResult> {
   const { store } = context;
   const keys = Object.keys(choice.kept.values);
+  const holdsKept = (values: ReadonlyMap<string, string | null>) => keys.every((key) => values.get(key) === choice.kept.values[key]);
+  const conflict = (version: number, cause?: unknown) =>
+    new SwitchyardError(
+      'SWITCHYARD_ERR_CONFLICT',
+      `Redis holds version ${version} now, not the lost state: someone restored or wrote another state meanwhile; nothing restored; see switchyard status`,
+      { cause },
+    );
   const now = await store.readKeys(keys);
+  if (now.version >= choice.kept.version) {
+    if (holdsKept(now.values)) return { version: now.version, restored: false };
+    throw conflict(now.version);
+  }
   const seen = Object.fromEntries(keys.map((key) => [key, now.values.get(key) ?? null]));
   try {
     const results = await restoreKeptState(store, choice.kept, { seen, ...(actor ? { actor } : {}) });
-    return Math.max(now.version, ...results.map((result) => result.version));
+    return { version: Math.max(now.version, ...results.map((result) => result.version)), restored: true };
   } catch (error) {
-    if (error instanceof ConflictError) {
-      throw new SwitchyardError(
-        'SWITCHYARD_ERR_CONFLICT',
-        `Redis changed while the kept state was being written back (${error.message}); nothing restored; see switchyard status`,
-        { cause: error },
-      );
-    }
-    throw error;
+    if (!(error instanceof ConflictError)) throw error;
+    // Another restore won the race: fine if it wrote this very state.
+    const after = await store.readKeys(keys);
+    if (holdsKept(after.values)) return { version: after.version, restored: false };
+    throw conflict(after.version, error);
   }
 }
 
@@ -109,7 +126,8 @@ export async function restoreBeforeWrite(context: CommandContext): Promise<void>
     throw error;
   }
   if (!choice) return;
-  const version = await writeBackKept(context, choice);
+  const { version, restored } = await writeBackKept(context, choice);
+  if (!restored) return;
   context.note(
     context.style.yellow(
       `Redis had lost its state: wrote back version ${choice.kept.version} kept by ${choice.fronts.map((front) => front.id).join(', ')} first (now version ${version}), as switchyard restore does`,

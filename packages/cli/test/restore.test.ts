@@ -133,12 +133,20 @@ describe('Redis restarted empty while the front ends keep state', () => {
       );
       assert.equal(await bed.redis.cli.exists('switchyard:maintenance:default', 'switchyard:route:default'), 0, 'nothing written');
       assert.equal((await run('restore', '--from', 'nobody')).code, 2);
+      // Two operators choosing differently: the first restore wins, the second is refused, nothing overwritten.
+      const chosen = await run('restore', '--from', bed.remote.id, '--no-wait', '--json');
+      assert.equal(chosen.code, 0, chosen.stderr);
+      assert.equal(chosen.json<{ keptVersion: number }>().keptVersion, version);
+      const second = await run('restore', '--from', 'other-front', '--no-wait');
+      assert.equal(second.code, 1);
+      assert.match(
+        second.stderr,
+        /^switchyard: Redis holds version \d+ now, not the lost state: someone restored or wrote another state meanwhile; nothing restored/,
+      );
+      assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url, 'the first restore stands');
     } finally {
       await bed.store.removeFront('other-front');
     }
-    const chosen = await run('restore', '--from', bed.remote.id, '--json');
-    assert.equal(chosen.code, 0, chosen.stderr);
-    assert.equal(chosen.json<{ keptVersion: number }>().keptVersion, version);
     assert.equal((await run('maintenance', 'off')).code, 0);
   });
 });

@@ -36,11 +36,11 @@ export const restoreCommand: CommandSpec = {
     if (!(await context.confirm(`Write version ${choice.kept.version} back into Redis?`))) {
       throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'restore cancelled; nothing changed');
     }
-    const version = await writeBackKept(context, choice, defaultActor());
+    const { version, restored } = await writeBackKept(context, choice, defaultActor());
     const convergence = await awaitFronts(context, wait, version);
     if (context.json) {
       context.printJson({
-        restored: true,
+        restored,
         keptVersion: choice.kept.version,
         version,
         fronts: choice.fronts.map((front) => front.id),
@@ -49,7 +49,11 @@ export const restoreCommand: CommandSpec = {
       });
       return 0;
     }
-    context.print(`${style.green('restored')} version ${choice.kept.version} into Redis (now version ${version})`);
+    context.print(
+      restored
+        ? `${style.green('restored')} version ${choice.kept.version} into Redis (now version ${version})`
+        : `already restored: Redis holds the kept values at version ${version}; nothing written`,
+    );
     context.print(describeConvergence(convergence, version, style));
     return 0;
   },
