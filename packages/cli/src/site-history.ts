@@ -1,4 +1,5 @@
 import type { HistoryEntry, Store } from '@switchyard/core';
+import { HISTORY_LIMIT } from '@switchyard/core/internal';
 
 /** Filters of readHistory. */
 export interface HistoryFilter {
@@ -10,8 +11,8 @@ export interface HistoryFilter {
   limit: number;
 }
 
-/** The stream is capped near this length, so reading this many reads all of it. */
-const WHOLE_HISTORY = 10_000;
+/** The stream is capped near this length (core's one cap), so reading this many reads all of it. */
+const WHOLE_HISTORY = HISTORY_LIMIT;
 
 /**
  * Newest-first history entries matching the filter. The stream holds every site, so a filtered

@@ -81,7 +81,7 @@ export class FrontEnd {
     this.watcher.on('up', () => this.schedulePublish());
     // Counter changes (e.g. the last in-flight write finishing) are published early too, but at
     // most every `statsPublishIntervalMs`, so busy traffic does not become a Redis write per request.
-    this.stats.onChange = () => this.scheduleStatsPublish();
+    this.stats.on('change', () => this.scheduleStatsPublish());
     this.snapshotPath = options.snapshotPath;
     if (this.snapshotPath) this.watcher.on('sync', () => this.saveSnapshot());
   }

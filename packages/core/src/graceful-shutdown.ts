@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { FrontEnd } from './front-end';
 
 /** Anything a front end closes on the way down: the maintenance handler, the proxy. */
@@ -27,8 +26,7 @@ export async function shutDownGracefully(server: Server, frontEnd: FrontEnd, opt
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   for (const item of options.release ?? []) item.close();
-  const deadline = Date.now() + (options.graceMs ?? 10_000);
-  while (frontEnd.stats.inFlight > 0 && Date.now() < deadline) await delay(20);
+  await frontEnd.stats.whenIdle(options.graceMs ?? 10_000);
   // WebSockets and connections that outlived the grace period would keep the server open for ever.
   for (const item of options.finally ?? []) item.close();
   server.closeAllConnections();

@@ -28,7 +28,7 @@ export {
 } from './operations';
 export type { MaintenanceOutcome, RequestInfo, UpstreamFailureKind } from './request-info';
 export { noteRequest, requestInfo } from './request-info';
-export type { RequestStats } from './request-stats';
+export type { RequestStats, RequestStatsEventMap } from './request-stats';
 export { parseRoute, type Route } from './route';
 export type { SiteSelectionOptions } from './site-selection';
 export type { SiteState } from './site-state';

@@ -28,4 +28,5 @@ export { type CanonicalRequest, type CanonicalTarget, canonicalizeRequest, canon
 export { RequestStats } from './request-stats';
 export { createSiteSelector } from './site-selection';
 export { parseStateValue, stateDigest } from './site-state';
+export { HISTORY_LIMIT } from './store-common';
 export { refuseUpgrade } from './upgrade-refusal';

@@ -1,5 +1,6 @@
 import { ConflictError } from './errors';
 import { keyLayout } from './keys';
+import { batchKeys, HISTORY_LIMIT, historyTime, storeClosedError } from './store-common';
 import type {
   FrontEndReport,
   HistoryEntry,
@@ -10,8 +11,7 @@ import type {
   StoreOptions,
   StoreWatchEvents,
   WriteResult,
-} from './store';
-import { batchKeys, HISTORY_LIMIT, historyTime, storeClosedError } from './store-common';
+} from './store-types';
 
 interface MemoryData {
   version: number;

@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ConflictError, SwitchyardError } from './errors';
 import { keyLayout, type StateKind } from './keys';
 import { createLogger } from './logger';
+import { batchKeys, HISTORY_LIMIT, historyTime, normalizeReport, redactUrl, storeClosedError } from './store-common';
 import type {
   BatchOptions,
   HistoryEntry,
@@ -12,9 +13,7 @@ import type {
   StoreOptions,
   StoreWatchEvents,
   WriteResult,
-} from './store';
-import { redactUrl } from './store';
-import { batchKeys, HISTORY_LIMIT, historyTime, normalizeReport, storeClosedError } from './store-common';
+} from './store-types';
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 

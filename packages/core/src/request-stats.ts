@@ -1,11 +1,18 @@
+import { EventEmitter } from 'node:events';
 import { isSafeMethod } from './http-methods';
+
+/** Events RequestStats emits. */
+export interface RequestStatsEventMap {
+  /** A counter changed (the front end publishes its heartbeat early; graceful shutdown waits for in-flight to reach 0). */
+  change: [];
+}
 
 /**
  * Counters a front end reports in its heartbeat. The proxy counts requests in flight to the
  * upstream (writes separately, so a cutover can wait for them to drain); maintenance counts the
  * requests it refuses and holds.
  */
-export class RequestStats {
+export class RequestStats extends EventEmitter<RequestStatsEventMap> {
   /** Requests being proxied right now. */
   inFlight = 0;
   /** Requests with an unsafe method (POST, PUT, PATCH, DELETE…) being proxied right now. */
@@ -16,13 +23,31 @@ export class RequestStats {
   refused = 0;
   /** Proxied requests completed per target URL since start. */
   readonly servedByTarget: Record<string, number> = {};
-  /** Called whenever a counter changes (the front end uses it to publish its heartbeat early). */
-  onChange: () => void = () => undefined;
+
+  /**
+   * Resolves once no proxied request is in flight, or after `timeoutMs`; true when drained.
+   * Event-driven: nothing polls.
+   */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (drained: boolean) => {
+        clearTimeout(timer);
+        this.off('change', onChange);
+        resolve(drained);
+      };
+      const onChange = () => {
+        if (this.inFlight === 0) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.on('change', onChange);
+    });
+  }
 
   /** Counts a request refused by maintenance. */
   refuse(): void {
     this.refused += 1;
-    this.onChange();
+    this.emit('change');
   }
 
   /** Counts a request held by maintenance until the returned function is called (extra calls are ignored). */
@@ -44,7 +69,7 @@ export class RequestStats {
       this.inFlight += sign * inFlight;
       this.inFlightWrites += sign * writes;
       if (sign === -1 && target !== undefined) this.servedByTarget[target] = (this.servedByTarget[target] ?? 0) + 1;
-      this.onChange();
+      this.emit('change');
     };
     add(1);
     let done = false;

@@ -1,6 +1,6 @@
 import { SwitchyardError } from './errors';
 import type { KeyLayout } from './keys';
-import type { FrontEndReport, StateWrite } from './store';
+import type { FrontEndReport, StateWrite } from './store-types';
 
 /** How many entries `switchyard:history` keeps (both stores, and the CLI when it trims). */
 export const HISTORY_LIMIT = 10_000;
@@ -13,12 +13,6 @@ export function storeClosedError(): SwitchyardError {
 /** The time of a history entry, from its stream id (`<milliseconds>-<sequence>`). */
 export function historyTime(id: string): string {
   return new Date(Number(id.split('-')[0])).toISOString();
-}
-
-/** Options of Store.writeBatch. */
-export interface BatchOptions {
-  /** The version after the batch is at least this (restoring kept state raises it above what front ends hold). */
-  readonly versionAtLeast?: number;
 }
 
 /** Refuses a batch that names one key twice: all-or-nothing compare-and-set needs one expectation per key. */
@@ -45,4 +39,20 @@ export function normalizeReport(value: unknown): FrontEndReport | undefined {
     lostState: report.lostState === true,
     servedByTarget: typeof report.servedByTarget === 'object' && report.servedByTarget !== null ? report.servedByTarget : {},
   };
+}
+
+/**
+ * Removes the password from a URL so it can be shown or logged. The user information ends at the
+ * last `@` (a password may contain `@` and `/`), and everything after the user name's `:` goes.
+ */
+export function redactUrl(url: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (!scheme) return url;
+  const rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at === -1) return url;
+  const userInfo = rest.slice(0, at);
+  const colon = userInfo.indexOf(':');
+  if (colon === -1) return url;
+  return `${scheme}${userInfo.slice(0, colon)}:***@${rest.slice(at + 1)}`;
 }
