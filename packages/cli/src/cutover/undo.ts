@@ -66,7 +66,8 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
     if (!step.undo) continue;
     const action = step.cleanupAction ?? step.name;
     if (blocked) {
-      summaries.push(`${action} left on`);
+      // Skipped: an earlier undo could not finish, so the site stays as it is (in maintenance: safe).
+      summaries.push(`${action} left as it is`);
       continue;
     }
     const report = (ok: boolean, detail: string) => options.report(action, ok, detail);
