@@ -49,13 +49,14 @@ describe('cutover with Redis restarted empty in the middle', () => {
   };
 
   /** Starts fresh front ends on a fresh state, then a cutover whose sync waits for `go`; resolves once it syncs. */
-  async function cutoverWaitingInSync(name: string) {
+  async function cutoverWaitingInSync(name: string, extra: readonly string[] = []) {
     await redis.cli.flushall();
     await redis.cli.set('switchyard:route:default', oldApp.url);
     await Promise.all([local?.close(), remote?.stop()]);
     [local, remote] = await Promise.all([startFrontEnd(redis.url), startFrontEndProcess(redis.url)]);
     const go = join(dir, `${name}.go`);
-    const cli = startCli(['cutover', '--to', newApp.url, '--sync', `echo copying; while [ ! -f ${go} ]; do sleep 0.05; done`, '--json'], {
+    const sync = `echo copying; while [ ! -f ${go} ]; do sleep 0.05; done`;
+    const cli = startCli(['cutover', '--to', newApp.url, '--sync', sync, ...extra, '--json'], {
       SWITCHYARD_REDIS_URL: redis.url,
     });
     await cli.waitForOutput(/"line":"copying"/);
@@ -101,6 +102,21 @@ describe('cutover with Redis restarted empty in the middle', () => {
     assert.equal(await redis.cli.get('switchyard:route:default'), oldApp.url);
     assert.equal(await redis.cli.get('switchyard:maintenance:default'), null);
     assert.equal(await redis.cli.get('switchyard:cutover:default'), null);
+  });
+
+  test('Redis gone for good: the clean-up waits a bounded time, changes nothing, exits 1 saying to run --abort', async () => {
+    const { cli, go } = await cutoverWaitingInSync('gone', ['--timeout', '1s']);
+    await redis.kill();
+    writeFileSync(go, '');
+    const run = await cli.exited;
+    await redis.restart();
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /switchyard: cutover of default failed at switch: .+; route left as it is, maintenance left as it is; clean-up incomplete: fix it, then run switchyard cutover --abort --site default\n$/,
+    );
+    // Maintenance stays in force at the front ends: lifting it blind could let writes reach the wrong server.
+    assert.equal(local.watcher.maintenance('default')?.mode, 'read-only');
   });
 
   test('--abort of a cutover whose journal Redis lost says exactly what to run', async () => {

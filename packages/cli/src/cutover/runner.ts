@@ -70,7 +70,9 @@ export class CutoverRun {
   }
 
   private async runStep(step: CutoverStepDefinition<CutoverStep>): Promise<void> {
-    await this.saveJournal({ ...this.journal, step: step.name });
+    // Every step that started has an entry, so a clean-up knows which steps may have changed something.
+    const steps = { ...this.journal.steps, [step.name]: this.journal.steps[step.name] ?? {} };
+    await this.saveJournal({ ...this.journal, step: step.name, steps });
     this.emit({ type: 'step-start', step: step.name });
     const started = performance.now();
     const substeps: CutoverSubstepReport[] = [];

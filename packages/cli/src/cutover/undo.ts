@@ -45,9 +45,9 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
       blocked = Boolean(lost.blocked);
     }
   } catch (error) {
+    // Redis unreachable (after a bounded wait): nothing can be undone now.
     stateReport(false, (error as Error).message);
-    summaries.push('state Redis lost not written back');
-    problems.push(`state: ${(error as Error).message}`);
+    problems.push((error as Error).message);
     blocked = true;
   }
   // A step that cannot be undone automatically (a promoted database) keeps everything as it is.
@@ -67,7 +67,8 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
     const action = step.cleanupAction ?? step.name;
     if (blocked) {
       // Skipped: an earlier undo could not finish, so the site stays as it is (in maintenance: safe).
-      summaries.push(`${action} left as it is`);
+      // Only steps that started (they have a journal entry) can have changed something to mention.
+      if (journal.steps[step.name]) summaries.push(`${action} left as it is`);
       continue;
     }
     const report = (ok: boolean, detail: string) => options.report(action, ok, detail);
