@@ -1,4 +1,4 @@
-import { ConflictError, type FrontEndReport, type KeptState, restoreKeptState, SwitchyardError } from '@switchyard/core';
+import { ConflictError, type FrontEndReport, type KeptState, restoreKeptState, type Store, SwitchyardError } from '@switchyard/core';
 import type { CommandContext } from './context';
 import { describeFront, type FrontAgreement, readAgreement } from './convergence';
 import { cliError } from './errors';
@@ -78,10 +78,9 @@ export interface WriteBackResult {
  * state, a different kept state is refused (SWITCHYARD_ERR_CONFLICT, nothing written) — two
  * operators cannot restore conflicting states, one after the other or at the same moment.
  */
-export async function writeBackKept(context: CommandContext, choice: KeptChoice, actor?: string): Promise<WriteBackResult> {
-  const { store } = context;
-  const keys = Object.keys(choice.kept.values);
-  const holdsKept = (values: ReadonlyMap<string, string | null>) => keys.every((key) => values.get(key) === choice.kept.values[key]);
+export async function writeBackKept(store: Store, kept: KeptState, actor?: string): Promise<WriteBackResult> {
+  const keys = Object.keys(kept.values);
+  const holdsKept = (values: ReadonlyMap<string, string | null>) => keys.every((key) => values.get(key) === kept.values[key]);
   const conflict = (version: number, cause?: unknown) =>
     new SwitchyardError(
       'SWITCHYARD_ERR_CONFLICT',
@@ -89,13 +88,13 @@ export async function writeBackKept(context: CommandContext, choice: KeptChoice,
       { cause },
     );
   const now = await store.readKeys(keys);
-  if (now.version >= choice.kept.version) {
+  if (now.version >= kept.version) {
     if (holdsKept(now.values)) return { version: now.version, restored: false };
     throw conflict(now.version);
   }
   const seen = Object.fromEntries(keys.map((key) => [key, now.values.get(key) ?? null]));
   try {
-    const results = await restoreKeptState(store, choice.kept, { seen, ...(actor ? { actor } : {}) });
+    const results = await restoreKeptState(store, kept, { seen, ...(actor ? { actor } : {}) });
     return { version: Math.max(now.version, ...results.map((result) => result.version)), restored: true };
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
@@ -126,7 +125,7 @@ export async function restoreBeforeWrite(context: CommandContext): Promise<void>
     throw error;
   }
   if (!choice) return;
-  const { version, restored } = await writeBackKept(context, choice);
+  const { version, restored } = await writeBackKept(context.store, choice.kept);
   if (!restored) return;
   context.note(
     context.style.yellow(

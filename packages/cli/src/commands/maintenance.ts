@@ -10,6 +10,7 @@ import {
 } from '@switchyard/core';
 import type { CommandSpec, OptionSpec, ParsedArgs } from '../command';
 import type { CommandContext } from '../context';
+import { isConverged } from '../convergence';
 import { describeAge, describeMaintenance } from '../describe';
 import { restoreBeforeWrite } from '../kept-state';
 import { MAINTENANCE_OPTIONS, maintenanceFieldsFromArgs, mergeMaintenance, sameMaintenance } from '../maintenance-options';
@@ -214,7 +215,7 @@ export const maintenanceStatusCommand: CommandSpec = {
     const [state, fronts] = await Promise.all([readState(store), store.listFronts()]);
     const stored = state.sites.find((entry) => entry.site === site);
     const maintenance = stored?.maintenance;
-    const applying = fronts.filter((front) => front.digest === state.digest).length;
+    const applying = fronts.filter((front) => isConverged(front, state)).length;
     const held = fronts.reduce((sum, front) => sum + front.held, 0);
     const refused = fronts.reduce((sum, front) => sum + front.refused, 0);
     if (context.json) {

@@ -36,7 +36,7 @@ export const restoreCommand: CommandSpec = {
     if (!(await context.confirm(`Write version ${choice.kept.version} back into Redis?`))) {
       throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'restore cancelled; nothing changed');
     }
-    const { version, restored } = await writeBackKept(context, choice, defaultActor());
+    const { version, restored } = await writeBackKept(store, choice.kept, defaultActor());
     const convergence = await awaitFronts(context, wait, version);
     if (context.json) {
       context.printJson({
