@@ -56,13 +56,14 @@ describe('switchyard serve --metrics-port', () => {
   test('scraped during a cutover under load: traffic leaves the old target for the new one', async () => {
     let running = true;
     const statuses: number[] = [];
-    const load = (async () => {
+    // Readers and writers apart, as on a real site: reads go on while maintenance holds the writes.
+    const client = async (write: boolean) => {
       while (running) {
-        const write = statuses.length % 2 === 1;
         const response = await request(`${url}/orders`, write ? { method: 'POST', body: 'x' } : {});
         statuses.push(response.status);
       }
-    })();
+    };
+    const load = Promise.all([client(false), client(true)]);
     const scrapes: string[] = [];
     let cutoverDone = false;
     const scraping = (async () => {
@@ -94,6 +95,9 @@ describe('switchyard serve --metrics-port', () => {
     // The new target keeps taking requests after the switch; the old one stops.
     assert.equal(sample(final, 'switchyard_in_flight_writes'), 0);
     // For docs and reports: SWITCHYARD_METRICS_SAMPLE=/tmp/scrape.txt npm test -- packages/cli/test/serve-metrics.test.ts
-    if (process.env.SWITCHYARD_METRICS_SAMPLE) writeFileSync(process.env.SWITCHYARD_METRICS_SAMPLE, duringHold);
+    if (process.env.SWITCHYARD_METRICS_SAMPLE) {
+      const afterSwitch = [...scrapes].reverse().find((text) => sample(text, fresh) > 0);
+      writeFileSync(process.env.SWITCHYARD_METRICS_SAMPLE, `${duringHold}\n# ---- later in the same cutover ----\n${afterSwitch ?? ''}`);
+    }
   });
 });

@@ -52,6 +52,7 @@ describe('switchyard serve, operated on a public address', () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-serve-'));
     accessLogPath = join(dir, 'access.log');
     snapshotPath = join(dir, 'state.json');
+    writeFileSync(join(dir, 'page.html'), '<html><head>{{refresh}}</head><body>Shop closed: {{message}}</body></html>');
     redis = await RedisServer.start();
     app = await startEchoUpstream('app');
     await redis.cli.set('switchyard:route:shop', app.url);
@@ -72,6 +73,8 @@ describe('switchyard serve, operated on a public address', () => {
         '2s',
         '--keep-alive-timeout',
         '1s',
+        '--refresh',
+        '7',
       ],
       {
         SWITCHYARD_REDIS_URL: redis.url,
@@ -79,6 +82,7 @@ describe('switchyard serve, operated on a public address', () => {
         SWITCHYARD_HEALTH_PATH: '/env-health',
         SWITCHYARD_SNAPSHOT_PATH: snapshotPath,
         SWITCHYARD_MAX_HELD: '0',
+        SWITCHYARD_PAGE: join(dir, 'page.html'),
       },
     ));
   });
@@ -112,6 +116,21 @@ describe('switchyard serve, operated on a public address', () => {
     // The variable lost to the flag, so its path is an ordinary request.
     const forwarded = await request(`${url}/env-health`);
     assert.equal((JSON.parse(forwarded.body) as Echo).url, '/env-health');
+  });
+
+  test('maintenance options: the page template and refresh from serve, --max-held 0 (from the environment) holds nothing', async () => {
+    const on = await runMain(['maintenance', 'on', '--site', 'shop', '--hold', '10000', '--message', 'back soon'], { redis: redis.url });
+    assert.equal(on.code, 0, on.stderr);
+    try {
+      const started = Date.now();
+      const refused = await request(`${url}/cart`, { method: 'POST', body: 'x', headers: { accept: 'text/html' } });
+      assert.equal(refused.status, 503);
+      assert.ok(Date.now() - started < 5000, 'refused at once, not held');
+      assert.match(refused.body, /<meta http-equiv="refresh" content="7">/);
+      assert.match(refused.body, /Shop closed: back soon/);
+    } finally {
+      assert.equal((await runMain(['maintenance', 'off', '--site', 'shop'], { redis: redis.url })).code, 0);
+    }
   });
 
   test('--trust-proxy <cidr>: an X-Forwarded-For sent by the client cannot pass maintenance --allow-ip', async () => {

@@ -174,7 +174,14 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
       const id = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : replaceRequestId(req, randomUUID());
       res.setHeader('X-Request-Id', id);
     }
-    for (const observe of observers) observe(req, res);
+    for (const observe of observers) {
+      // An observer is bookkeeping: its failure must not cost the request (or, thrown here, the process).
+      try {
+        observe(req, res);
+      } catch (error) {
+        logger.error({ err: (error as Error)?.message ?? String(error) }, 'a request observer threw');
+      }
+    }
     // The path rule first, so `/x/../healthz` is the health path too and never reaches an upstream;
     // a path it refuses is answered 400 by maintenance or the proxy.
     if (healthPath !== '' && healthPath === canonicalPath(req)) {
