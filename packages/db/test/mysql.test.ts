@@ -9,7 +9,10 @@ import type { Connection } from 'mysql2/promise';
 import { ACCOUNTS, MariaDbServer, mariadbMissing } from '../../../test/support/mariadb-server';
 import { waitFor } from '../../../test/support/wait';
 import { type DatabaseMove, isDatabaseError, openDatabaseMove } from '../src/index';
-import { connectionOptions } from '../src/mysql/connection';
+import { connectionOptions, MysqlSession } from '../src/mysql/connection';
+import { detectDialect } from '../src/mysql/dialect';
+import { lagBytes } from '../src/mysql/positions';
+import { replicaStatusOf } from '../src/mysql/replication';
 
 const LIMITS = { maxLagMs: 2000, maxTransactionAgeMs: 5000 };
 const SECRET = ACCOUNTS.admin.password;
@@ -59,6 +62,20 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
   const replicaState = async () => {
     const status = await replica.replicaStatus();
     return { io: status?.Slave_IO_Running, sql: status?.Slave_SQL_Running, readOnly: Number(await replica.value('SELECT @@read_only')) };
+  };
+
+  /** The replica's executed binlog file and the bytes of the source's binlog it has not executed (positions.ts). */
+  const bytesBehind = async () => {
+    const sessions = [source.url, replica.url].map(
+      (url, index) => new MysqlSession(url, index ? 'target' : 'source', { connectTimeoutMs: 5000, queryTimeoutMs: 5000 }),
+    );
+    const [sourceSession, replicaSession] = sessions as [MysqlSession, MysqlSession];
+    try {
+      const status = await replicaStatusOf(replicaSession, await detectDialect(replicaSession));
+      return { file: status.executedFile, bytes: await lagBytes(sourceSession, await detectDialect(sourceSession), status) };
+    } finally {
+      await Promise.all(sessions.map((session) => session.close()));
+    }
   };
 
   before(async () => {
@@ -141,10 +158,18 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
     try {
       await locker.query('LOCK TABLES app.writes WRITE');
       await source.query("INSERT INTO app.writes (client, n) VALUES ('lag', 1)");
+      // A new binlog file in between: the bytes behind are counted across files.
+      await source.query('FLUSH BINARY LOGS');
+      await source.query("INSERT INTO app.writes (client, n) VALUES ('lag', 2)");
       const started = performance.now();
       await assert.rejects(move.preflight({ ...LIMITS, maxLagMs: 300 }), refusal('SWITCHYARD_ERR_DB_PREFLIGHT', /limit 300 ms/));
       assert.ok(performance.now() - started < 3000, 'the lag check is bounded by maxLagMs');
       assert.deepEqual(await replicaState(), { io: 'Yes', sql: 'Yes', readOnly: 1 });
+      const behind = await bytesBehind();
+      const files = await source.query('SHOW BINARY LOGS');
+      const total = files.reduce((sum, row) => sum + Number(row.File_size), 0);
+      assert.ok(behind.bytes !== null && behind.bytes > 0 && behind.bytes < total, `bytes behind ${behind.bytes} of ${total}`);
+      assert.notEqual(behind.file, files.at(-1)?.Log_name, 'the replica is a whole file behind');
     } finally {
       await locker.query('UNLOCK TABLES');
       await locker.end();
@@ -152,6 +177,8 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
     await replica.caughtUpWith(source);
     const report = await move.preflight(LIMITS);
     assert.ok(report.lagMs !== null && report.lagMs < LIMITS.maxLagMs);
+    assert.equal(report.lagBytes, 0);
+    assert.equal((await bytesBehind()).bytes, 0);
   });
 
   test('refuses while a write transaction on the source is older than maxTransactionAgeMs', async () => {
@@ -239,12 +266,45 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
     }
   });
 
+  test('unfence restores read_only ON when the source was read-only before the fence', async () => {
+    const move = await open();
+    await source.query('SET GLOBAL read_only = ON');
+    try {
+      await move.fence();
+      await move.unfence();
+      assert.equal(Number(await source.value('SELECT @@read_only')), 1);
+    } finally {
+      await source.query('SET GLOBAL read_only = OFF');
+    }
+  });
+
+  test('a fence held up by a table lock on the source gives up at its deadline; unfence leaves the source as it was', async () => {
+    const move = await openDatabaseMove(source.url, replica.url, { queryTimeoutMs: 1500 });
+    moves.push(move);
+    const locker = await source.connect(ACCOUNTS.app.user, ACCOUNTS.app.password, 'app');
+    try {
+      await locker.query('LOCK TABLES writes WRITE');
+      const started = performance.now();
+      await assert.rejects(move.fence(), (error: unknown) => isDatabaseError(error) && /fencing the source/.test(error.message));
+      assert.ok(performance.now() - started < 5000, `the fence gave up in ${performance.now() - started} ms`);
+      await move.unfence();
+      assert.equal(Number(await source.value('SELECT @@read_only')), 0);
+      await locker.query('UNLOCK TABLES');
+      // The given-up fence statement was ended on the server: it does not land once the lock is gone.
+      await locker.query("INSERT INTO writes (client, n) VALUES ('after-lock', 1)");
+      assert.equal(Number(await source.value('SELECT @@read_only')), 0);
+    } finally {
+      await locker.end();
+    }
+  });
+
   test('binlog file and offset replication (no GTID) is detected and waited for with MASTER_POS_WAIT', async () => {
     await replica.query('STOP SLAVE');
     await replica.query('CHANGE MASTER TO MASTER_USE_GTID = no');
     await replica.query('START SLAVE');
     try {
       await replica.waitReplicating();
+      await replica.caughtUpWith(source);
       const move = await open();
       assert.equal(move.kind, 'mysql-binlog');
       const report = await move.preflight(LIMITS);

@@ -188,6 +188,11 @@ export class MysqlSession {
     return row ? Object.values(row)[0] : undefined;
   }
 
+  /** Waits until the statements given up on have been ended on the server (KILL QUERY sent and answered). */
+  async settle(): Promise<void> {
+    await Promise.all(this.kills);
+  }
+
   /** Closes the connection (politely, within the query timeout; destroyed after that). */
   async close(): Promise<void> {
     await Promise.all(this.kills);

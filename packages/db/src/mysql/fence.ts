@@ -32,11 +32,20 @@ export async function fenceSource(source: MysqlSession, dialect: Dialect, facts:
 /** Restores the read-only state from before the fence. */
 export async function unfenceSource(source: MysqlSession, previous: FenceState): Promise<void> {
   const what = 'unfencing the source (restoring its read-only state)';
+  // A fence statement given up on must be dead first, or it could still land after this undo.
+  await source.settle();
   if (!previous.readOnly) {
     // read_only OFF also turns super_read_only OFF (MySQL).
     await source.query('SET GLOBAL read_only = OFF', [], { what });
   } else if (previous.superReadOnly !== null) {
     await source.query(`SET GLOBAL super_read_only = ${previous.superReadOnly ? 'ON' : 'OFF'}`, [], { what });
+  }
+  const now = await source.value('SELECT @@GLOBAL.read_only', [], { what });
+  if ((Number(now) === 1) !== previous.readOnly) {
+    throw dbError(
+      'SWITCHYARD_ERR_DB_FAILED',
+      `unfencing the source ${source.url}: read_only is ${Number(now) === 1 ? 'ON' : 'OFF'}, expected it back as it was`,
+    );
   }
 }
 
