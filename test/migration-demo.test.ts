@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, readState, silentLogger } from '@switchyard/core';
 import type { DemoSummary } from '../examples/migration-demo/src/demo-summary';
+import { postgresMissing } from './support/postgres-server';
 import { RedisServer } from './support/redis-server';
 import { type ProcessExit, repositoryRoot, startTypeScriptProcess } from './support/typescript-process';
 
@@ -65,6 +66,25 @@ describe('migration demo, in process (memory://)', () => {
     assertNoWriteLost(run);
     assert.ok((run.summary.requests.outcomes['503'] ?? 0) > 0, JSON.stringify(run.summary.requests.outcomes));
     assert.equal(run.summary.requests.failed, run.summary.requests.outcomes['503']);
+  });
+});
+
+describe('migration demo with SWITCHYARD_DEMO_DB=postgres', { skip: postgresMissing }, () => {
+  test('--short: a primary and its standby moved by the database step; none lost, none failed, window and catch-up printed', async () => {
+    const run = await runDemo(['--short'], { SWITCHYARD_DEMO_DB: 'postgres' }, 90_000);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const { summary } = run;
+    assert.equal(summary.cutover.ok, true, `${summary.cutover.error}\n${run.stdout}${run.stderr}`);
+    assert.equal(summary.writes.lost, 0, `lost writes: ${summary.writes.lostIds.join(', ')}`);
+    assert.ok((summary.writes.byServer.old ?? 0) > 0 && (summary.writes.byServer.new ?? 0) > 0, JSON.stringify(summary.writes.byServer));
+    assert.equal(summary.requests.failed, 0, JSON.stringify(summary.requests.outcomes));
+    assert.deepEqual(
+      summary.cutover.steps.map((step) => step.step),
+      ['preflight', 'maintenance', 'drain', 'database', 'switch', 'verify', 'restore'],
+    );
+    assert.equal(typeof summary.cutover.catchUpMs, 'number');
+    assert.match(run.stdout, /maintenance window \d+ ms, database catch-up \d+ ms/);
+    assert.match(run.stdout, /Proof: read the promoted standby directly: (\d+) of \1 acknowledged writes present, 0 lost/);
   });
 });
 

@@ -2,20 +2,10 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { NotesStore } from '../../examples/migration-demo/src/guestbook-db';
 
-/**
- * What the guestbook needs from its database; one implementation per engine
- * (`postgres-guestbook.ts`, `mariadb-guestbook.ts`).
- */
-export interface NotesStore {
-  count(): Promise<number>;
-  /** The newest notes first. */
-  latest(limit: number): Promise<unknown[]>;
-  get(id: string): Promise<unknown | undefined>;
-  /** Inserts the note in a transaction, runs `beforeCommit` inside it, commits; false when the id existed. */
-  add(id: string, text: string, beforeCommit: () => Promise<void>): Promise<boolean>;
-  close(): Promise<void>;
-}
+/** What the guestbook needs from its database: the demo's `NotesStore`. */
+export type { NotesStore } from '../../examples/migration-demo/src/guestbook-db';
 
 /** A running guestbook. */
 export interface SqlGuestbook {

@@ -3,14 +3,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '@switchyard/core';
-import { openGuestbookDb } from './guestbook-db';
+import { type NotesStore, sqliteNotes } from './guestbook-db';
 
 /** Options of startAppServer. */
 export interface AppServerOptions {
   /** Shown in every response (`server`), so the load generator knows which server acknowledged a write. */
   name: string;
-  /** The server's own SQLite database file. */
-  dbPath: string;
+  /** The server's own SQLite database file (unless `notes` is given). */
+  dbPath?: string;
+  /** The server's database, when it is not a SQLite file (the PostgreSQL demo). */
+  notes?: NotesStore;
   /**
    * Application work before a write commits, in ms. Default 0. The demo sets it so that writes are
    * still in flight when maintenance starts: exactly the writes the cutover must drain before copying.
@@ -43,23 +45,25 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const { name, writeDelayMs = 0 } = options;
   const logger = options.logger ?? createLogger();
-  const db = openGuestbookDb(options.dbPath);
+  if (!options.notes && !options.dbPath) throw new Error('startAppServer needs dbPath or notes');
+  const db = options.notes ?? sqliteNotes(options.dbPath as string);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://app').pathname;
     // A cutover health-checks the new server with `GET /` by default.
-    if (req.method === 'GET' && path === '/') return send(res, 200, { server: name, notes: db.countNotes() });
-    if (req.method === 'GET' && path === '/notes') return send(res, 200, { server: name, notes: db.latestNotes(10) });
+    if (req.method === 'GET' && path === '/') return send(res, 200, { server: name, notes: await db.count() });
+    if (req.method === 'GET' && path === '/notes') return send(res, 200, { server: name, notes: await db.latest(10) });
     const match = /^\/notes\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && match) {
-      const note = db.getNote(decodeURIComponent(match[1]!));
+      const note = await db.get(decodeURIComponent(match[1]!));
       return note ? send(res, 200, { server: name, note }) : send(res, 404, { server: name, error: 'no such note' });
     }
     if (req.method === 'POST' && path === '/notes') {
       const note = parseNewNote(await readBody(req));
       if (!note) return send(res, 400, { server: name, error: 'expected {"id": "<1-64 of A-Za-z0-9_->", "text": "<string>"}' });
-      if (writeDelayMs > 0) await sleep(writeDelayMs);
-      const created = db.addNote(note.id, note.text);
+      const created = await db.add(note.id, note.text, async () => {
+        if (writeDelayMs > 0) await sleep(writeDelayMs);
+      });
       return send(res, created ? 201 : 200, { server: name, id: note.id, created });
     }
     send(res, 404, { server: name, error: 'not found' });
@@ -83,7 +87,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       server.close();
       server.closeAllConnections();
       await closed;
-      db.close();
+      await db.close();
     },
   };
 }

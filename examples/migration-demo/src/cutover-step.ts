@@ -19,8 +19,8 @@ export interface CutoverRunOptions {
   to: string;
   /** Hold for refused writes (ms); 0 refuses them at once. */
   holdMs: number;
-  oldDbPath: string;
-  newDbPath: string;
+  /** How the data moves: a copy of the SQLite file in the sync step, or the database step over replication. */
+  data: { kind: 'copy'; oldDbPath: string; newDbPath: string } | { kind: 'replication'; source: string; target: string };
   /** Gets a few lines of progress. */
   say: (line: string) => void;
 }
@@ -34,6 +34,8 @@ export interface CutoverOutcome {
   readonly steps: readonly CutoverStepReport[];
   /** From maintenance on to maintenance off applied everywhere, as the cutover measured it. */
   readonly windowMs: number | undefined;
+  /** With replication: how long the target took to reach the source's position in the window. */
+  readonly catchUpMs?: number;
 }
 
 /** The repository root: the CLI runs from there, so the sync command can use short relative paths. */
@@ -52,7 +54,12 @@ export function runCutover(options: CutoverRunOptions): Promise<CutoverOutcome> 
 
 async function runInProcessCutover(options: CutoverRunOptions): Promise<CutoverOutcome> {
   const transcript = new CutoverTranscript(options.say);
-  options.say(`cutover() in process; sync = copyDatabase(old.db, new.db)`);
+  const { data } = options;
+  options.say(
+    data.kind === 'copy'
+      ? 'cutover() in process; sync = copyDatabase(old.db, new.db)'
+      : 'cutover() in process; db = { source: the primary, target: its standby, fenceSource: true }',
+  );
   try {
     await cutover({
       store: options.store,
@@ -60,10 +67,14 @@ async function runInProcessCutover(options: CutoverRunOptions): Promise<CutoverO
       to: options.to,
       actor: ACTOR,
       ...(options.holdMs > 0 ? { hold: options.holdMs } : {}),
-      sync: async (context) => {
-        const { pages } = await copyDatabase(options.oldDbPath, options.newDbPath);
-        context.log(`copied ${pages} pages`);
-      },
+      ...(data.kind === 'copy'
+        ? {
+            sync: async (context) => {
+              const { pages } = await copyDatabase(data.oldDbPath, data.newDbPath);
+              context.log(`copied ${pages} pages`);
+            },
+          }
+        : { db: { source: data.source, target: data.target, fenceSource: true } }),
       onEvent: transcript.onEvent,
     });
   } catch (error) {
@@ -74,10 +85,16 @@ async function runInProcessCutover(options: CutoverRunOptions): Promise<CutoverO
 
 async function runCliCutover(options: CutoverRunOptions): Promise<CutoverOutcome> {
   const transcript = new CutoverTranscript(options.say);
-  const sync = [process.execPath, '--import', 'tsx', ...[COPY_DB_SCRIPT, options.oldDbPath, options.newDbPath].map(fromRepoRoot)]
-    .map(shellQuote)
-    .join(' ');
-  const args = ['cutover', '--site', options.site, '--to', options.to, '--sync', sync];
+  const { data } = options;
+  const args = ['cutover', '--site', options.site, '--to', options.to];
+  if (data.kind === 'copy') {
+    const sync = [process.execPath, '--import', 'tsx', ...[COPY_DB_SCRIPT, data.oldDbPath, data.newDbPath].map(fromRepoRoot)]
+      .map(shellQuote)
+      .join(' ');
+    args.push('--sync', sync);
+  } else {
+    args.push('--db-source', data.source, '--db-target', data.target, '--fence-source');
+  }
   if (options.holdMs > 0) args.push('--hold', String(options.holdMs));
   // --json: one event per line, which the transcript prints the same way as in process.
   args.push('--json');
@@ -110,6 +127,7 @@ async function runCliCutover(options: CutoverRunOptions): Promise<CutoverOutcome
 class CutoverTranscript {
   private readonly steps: CutoverStepReport[] = [];
   private windowMs: number | undefined;
+  private catchUpMs: number | undefined;
   private error: string | undefined;
   private done = false;
 
@@ -118,7 +136,8 @@ class CutoverTranscript {
   readonly onEvent = (event: CutoverEvent): void => {
     switch (event.type) {
       case 'step-done':
-        this.steps.push({ step: event.step, ms: event.ms, detail: event.detail });
+        this.steps.push({ step: event.step, ms: event.ms, detail: event.detail, ...(event.substeps ? { substeps: event.substeps } : {}) });
+        this.catchUpMs ??= event.substeps?.find((substep) => substep.name === 'catch-up')?.ms;
         this.say(`✔ ${event.step.padEnd(11)} ${`${event.ms} ms`.padStart(8)}  ${event.detail}`);
         break;
       case 'step-failed':
@@ -133,7 +152,9 @@ class CutoverTranscript {
       case 'done':
         this.done = true;
         this.windowMs = event.report.maintenanceWindowMs ?? undefined;
-        this.say(`maintenance window ${this.windowMs} ms (cutover total ${event.report.totalMs} ms)`);
+        this.say(
+          `maintenance window ${this.windowMs} ms${this.catchUpMs === undefined ? '' : `, database catch-up ${this.catchUpMs} ms`} (cutover total ${event.report.totalMs} ms)`,
+        );
         break;
       case 'failed':
         this.windowMs = event.maintenanceWindowMs ?? undefined;
@@ -154,6 +175,7 @@ class CutoverTranscript {
       ...(ok ? {} : { error: this.error ?? 'the cutover did not report an outcome' }),
       steps: this.steps,
       windowMs: this.windowMs,
+      ...(this.catchUpMs === undefined ? {} : { catchUpMs: this.catchUpMs }),
     };
   }
 }

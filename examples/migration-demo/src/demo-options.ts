@@ -17,6 +17,12 @@ export interface DemoOptions {
   json: boolean;
   /** Keep the database files instead of removing them at the end. */
   keepData: boolean;
+  /**
+   * `sqlite` (default): two SQLite files, the cutover's sync copies one over the other.
+   * `postgres` (`SWITCHYARD_DEMO_DB=postgres`): a PostgreSQL primary and its streaming standby,
+   * started by the demo; the cutover's database step catches the standby up and promotes it.
+   */
+  database: 'sqlite' | 'postgres';
   help: boolean;
 }
 
@@ -37,7 +43,10 @@ switchyard's cutover, and proves that no acknowledged write was lost.
   -h, --help         this text
 
 With SWITCHYARD_REDIS_URL set, state lives in that Redis and the cutover is run by the
-switchyard CLI as a child process; without it, everything runs in this process on memory://.`;
+switchyard CLI as a child process; without it, everything runs in this process on memory://.
+With SWITCHYARD_DEMO_DB=postgres the guestbook lives in PostgreSQL instead: a primary and its
+streaming standby (initdb, pg_basebackup -R; needs the postgresql package), started by the demo,
+moved by the cutover's database step (fence, catch-up, promote) instead of a copy.`;
 
 /** Parses the demo's command line; throws SWITCHYARD_ERR_USAGE with a readable message. */
 export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoOptions {
@@ -58,6 +67,7 @@ export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv
     redisUrl: env.SWITCHYARD_REDIS_URL || undefined,
     json: values.json ?? false,
     keepData: values['keep-data'] ?? false,
+    database: demoDatabase(env.SWITCHYARD_DEMO_DB),
     help: values.help ?? false,
   };
 }
@@ -78,6 +88,12 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+function demoDatabase(raw: string | undefined): DemoOptions['database'] {
+  if (raw === undefined || raw === '' || raw === 'sqlite') return 'sqlite';
+  if (raw === 'postgres' || raw === 'postgresql') return 'postgres';
+  throw new SwitchyardError('SWITCHYARD_ERR_USAGE', `SWITCHYARD_DEMO_DB must be sqlite or postgres, not ${JSON.stringify(raw)}`);
 }
 
 function number(raw: string | undefined, flag: string, fallback: number, min: number, max: number): number {

@@ -59,7 +59,10 @@ export function judge(findings: DemoFindings): DemoSummary {
   if (proof.acknowledged === 0) problems.push('no write was acknowledged, so nothing was proven');
   if (lost > 0) problems.push(`${lost} acknowledged write(s) missing from the new database`);
   if (holdMs > 0 && load.failed > 0) problems.push(`${load.failed} request(s) failed although writes were held for up to ${holdMs} ms`);
-  const window = cutover.windowMs === undefined ? '' : ` in a ${cutover.windowMs} ms maintenance window`;
+  const window =
+    cutover.windowMs === undefined
+      ? ''
+      : ` in a ${cutover.windowMs} ms maintenance window${cutover.catchUpMs === undefined ? '' : ` (database catch-up ${cutover.catchUpMs} ms)`}`;
   const verdict =
     problems.length > 0
       ? problems.join('; ')

@@ -7,6 +7,38 @@ export interface Note {
   readonly createdAt: string;
 }
 
+/**
+ * What an app server needs from its database, whatever the engine: SQLite here
+ * (`sqliteNotes`), PostgreSQL in `postgres-notes.ts`.
+ */
+export interface NotesStore {
+  count(): Promise<number>;
+  /** The newest notes first. */
+  latest(limit: number): Promise<unknown[]>;
+  get(id: string): Promise<unknown | undefined>;
+  /**
+   * Adds a note and commits; false when the id existed (a retried write). `beforeCommit` is the
+   * application's work on the write: inside the transaction where the engine allows several at once.
+   */
+  add(id: string, text: string, beforeCommit: () => Promise<void>): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A SQLite guestbook file as a NotesStore (better-sqlite3 is synchronous: the work runs before the insert). */
+export function sqliteNotes(path: string): NotesStore {
+  const db = openGuestbookDb(path);
+  return {
+    count: async () => db.countNotes(),
+    latest: async (limit) => db.latestNotes(limit),
+    get: async (id) => db.getNote(id),
+    async add(id, text, beforeCommit) {
+      await beforeCommit();
+      return db.addNote(id, text);
+    },
+    close: async () => db.close(),
+  };
+}
+
 /** The guestbook's SQLite database, as one app server uses it. */
 export interface GuestbookDb {
   /** Inserts a note and commits; false when a note with this id already exists (a retried write). */

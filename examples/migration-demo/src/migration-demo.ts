@@ -10,7 +10,9 @@ import { type DemoSummary, judge } from './demo-summary';
 import { startFrontEndServer } from './front-end-server';
 import { copyDatabase, openGuestbookDb } from './guestbook-db';
 import { countByServer, LoadGenerator, type LoadResult } from './load-generator';
-import { proveAcknowledgedWrites } from './write-proof';
+import { postgresNotes } from './postgres-notes';
+import { startPostgresPair } from './postgres-pair';
+import { proveAcknowledgedWrites, proveAgainst, type WriteProof } from './write-proof';
 
 /** Notes the old server already holds before the demo starts: the data being migrated. */
 const SEED_NOTES = 200;
@@ -49,13 +51,22 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
         ? `Switchyard migration demo: state in Redis (${store.description}), cutover by the switchyard CLI`
         : 'Switchyard migration demo: state in process (memory://), cutover() called in process',
     );
-    const { oldApp, newApp } = await startAppServers({ oldDbPath, newDbPath, writeDelayMs: options.writeDelayMs, logger }, servers);
+    const postgres = options.database === 'postgres' ? await startPostgresPair(SEED_NOTES) : undefined;
+    if (postgres) servers.push(postgres);
+    const { oldApp, newApp } = postgres
+      ? await startPostgresAppServers(postgres, options.writeDelayMs, logger, servers)
+      : await startAppServers({ oldDbPath, newDbPath, writeDelayMs: options.writeDelayMs, logger }, servers);
     await setRoute(store, site, oldApp.url, { actor: ACTOR, action: 'route set (demo start)' });
     siteCreated = true;
     const front = await startFrontEndServer({ store, site, logger });
     servers.unshift(front);
-    say(`  old app server ${oldApp.url}  ${relative(process.cwd(), oldDbPath)} (${SEED_NOTES} notes)`);
-    say(`  new app server ${newApp.url}  ${relative(process.cwd(), newDbPath)} (a copy taken before the load)`);
+    if (postgres) {
+      say(`  old app server ${oldApp.url}  PostgreSQL primary ${postgres.sourceUrl} (${SEED_NOTES} notes)`);
+      say(`  new app server ${newApp.url}  its streaming standby ${postgres.targetUrl} (read-only until promoted)`);
+    } else {
+      say(`  old app server ${oldApp.url}  ${relative(process.cwd(), oldDbPath)} (${SEED_NOTES} notes)`);
+      say(`  new app server ${newApp.url}  ${relative(process.cwd(), newDbPath)} (a copy taken before the load)`);
+    }
     say(`  front end      ${front.url}  site "${site}" → old`);
 
     load = new LoadGenerator({ target: front.url, rate: options.rate });
@@ -67,10 +78,11 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
     say(`  before the cutover: ${describeServers(load.acknowledgedBy())} writes acknowledged so far`);
 
     say('');
+    const move = postgres ? 'the standby caught up to the primary and promoted' : 'sync copies old.db over new.db';
     say(
       options.holdMs > 0
-        ? `Cutover old → new: read-only maintenance, writes held up to ${options.holdMs} ms, sync copies old.db over new.db`
-        : 'Cutover old → new: read-only maintenance, writes refused (--no-hold), sync copies old.db over new.db',
+        ? `Cutover old → new: read-only maintenance, writes held up to ${options.holdMs} ms, ${move}`
+        : `Cutover old → new: read-only maintenance, writes refused (--no-hold), ${move}`,
     );
     const cutover = await runCutover({
       mode,
@@ -79,8 +91,9 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
       site,
       to: newApp.url,
       holdMs: options.holdMs,
-      oldDbPath,
-      newDbPath,
+      data: postgres
+        ? { kind: 'replication', source: postgres.sourceUrl, target: postgres.targetUrl }
+        : { kind: 'copy', oldDbPath, newDbPath },
       say: (line) => say(`  ${line}`),
     });
     const cutoverEnded = performance.now();
@@ -88,12 +101,20 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
     const loadEnds = Math.max(loadStarted + options.durationS * 1000, cutoverEnded + MIN_LOAD_AFTER_CUTOVER_MS);
     await sleep(Math.max(0, loadEnds - performance.now()));
     const result = await load.stop();
-    // Stop everything before the proof, so it reads what is on disk once nobody writes any more.
-    await closeAll(servers);
-    const proof = proveAcknowledgedWrites(newDbPath, result.acknowledged.keys());
+    // Stop the app servers before the proof, so it reads what is stored once nobody writes any more.
+    let proof: WriteProof;
+    if (postgres) {
+      const apps = servers.filter((server) => server !== postgres);
+      servers.splice(0, servers.length, postgres);
+      await closeAll(apps);
+      proof = proveAgainst(await postgres.targetNoteIds(), postgres.targetUrl, result.acknowledged.keys());
+    } else {
+      await closeAll(servers);
+      proof = proveAcknowledgedWrites(newDbPath, result.acknowledged.keys());
+    }
     const summary = judge({ mode, site, holdMs: options.holdMs, cutover, load: result, proof });
     printLoad(say, result);
-    printProof(say, summary);
+    printProof(say, summary, postgres ? 'the promoted standby' : 'new.db');
     return summary;
   } finally {
     await load?.stop();
@@ -131,8 +152,24 @@ async function startAppServers(
   return { oldApp, newApp };
 }
 
+async function startPostgresAppServers(
+  pair: { sourceUrl: string; targetUrl: string },
+  writeDelayMs: number,
+  logger: Logger,
+  servers: { close(): Promise<void> }[],
+): Promise<{ oldApp: AppServer; newApp: AppServer }> {
+  const oldApp = await startAppServer({ name: 'old', notes: postgresNotes(pair.sourceUrl), writeDelayMs, logger });
+  servers.unshift(oldApp);
+  const newApp = await startAppServer({ name: 'new', notes: postgresNotes(pair.targetUrl), writeDelayMs, logger });
+  servers.unshift(newApp);
+  return { oldApp, newApp };
+}
+
+/** Closes servers in order (app servers are put first, the databases they use last). */
 async function closeAll(servers: { close(): Promise<void> }[]): Promise<void> {
-  for (const server of servers.splice(0)) await server.close();
+  const closing = [...servers];
+  servers.length = 0;
+  for (const server of closing) await server.close();
 }
 
 /** Leaves the shared Redis as it was: the demo's site only pointed at servers that are gone now. */
@@ -163,10 +200,10 @@ function printLoad(say: (line: string) => void, result: LoadResult): void {
   say(`  writes acknowledged: ${describeServers(countByServer(result.acknowledged))}`);
 }
 
-function printProof(say: (line: string) => void, summary: DemoSummary): void {
+function printProof(say: (line: string) => void, summary: DemoSummary, where: string): void {
   const { writes } = summary;
   say('');
-  say(`Proof: read new.db directly: ${writes.present} of ${writes.acknowledged} acknowledged writes present, ${writes.lost} lost`);
+  say(`Proof: read ${where} directly: ${writes.present} of ${writes.acknowledged} acknowledged writes present, ${writes.lost} lost`);
   if (writes.lostIds.length > 0) say(`  lost, e.g.: ${writes.lostIds.join(', ')}`);
   say('');
   say(summary.ok ? `PASS: ${summary.verdict}` : `FAIL: ${summary.verdict}`);

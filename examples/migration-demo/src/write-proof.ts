@@ -2,7 +2,7 @@ import { readNoteIds } from './guestbook-db';
 
 /** The check that no acknowledged write was lost. */
 export interface WriteProof {
-  /** The database file that was read. */
+  /** The database that was read (a file, or a URL without password). */
   readonly dbPath: string;
   /** Writes the app servers acknowledged (201/200 with the note's id). */
   readonly acknowledged: number;
@@ -16,7 +16,11 @@ export interface WriteProof {
 
 /** Reads the database file directly and checks that every acknowledged write is in it. */
 export function proveAcknowledgedWrites(dbPath: string, acknowledgedIds: Iterable<string>): WriteProof {
-  const stored = readNoteIds(dbPath);
+  return proveAgainst(readNoteIds(dbPath), dbPath, acknowledgedIds);
+}
+
+/** Checks that every acknowledged write is among the note ids `stored`, read from the database `dbPath` names. */
+export function proveAgainst(stored: ReadonlySet<string>, dbPath: string, acknowledgedIds: Iterable<string>): WriteProof {
   const missing: string[] = [];
   let acknowledged = 0;
   for (const id of acknowledgedIds) {
