@@ -68,6 +68,32 @@ describe('createFrontDoor', () => {
     }
   });
 
+  test('the access log goes to an injected logger (level info, message "request"), client as trustProxy decides', async () => {
+    const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: (fields: Record<string, unknown>, message: string) => lines.push({ level: 'info', fields, message }),
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    const own = await createFrontEnd({ store: frontEnd.store, logger: silentLogger });
+    const door = createFrontDoor({ frontEnd: own, accessLog: logger, trustProxy: 1 });
+    const server = await door.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await request(`${url}/logged?secret=1`, { headers: { 'x-forwarded-for': '198.51.100.9', authorization: 'Basic c2VjcmV0' } });
+      await waitFor(() => lines.length === 1, { what: 'the access log line' });
+      const [line] = lines;
+      assert.equal(line?.message, 'request');
+      assert.equal(line?.fields.path, '/logged');
+      assert.equal(line?.fields.client, '198.51.100.9');
+      assert.equal(line?.fields.target, upstream.url);
+      assert.ok(!JSON.stringify(line).includes('c2VjcmV0'));
+    } finally {
+      await door.close({ graceMs: 100 });
+    }
+  });
+
   test('bad options are refused with what to pass', () => {
     assert.throws(() => createFrontDoor({ frontEnd, healthPath: 'healthz' }), /healthPath "healthz" must be a path/);
     assert.throws(
