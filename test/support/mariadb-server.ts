@@ -294,14 +294,17 @@ export class MariaDbServer {
   /** Stops the server and removes its directory (deadline 10 s for the process to go). */
   async stop(): Promise<void> {
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit', { signal: AbortSignal.timeout(10_000) });
-      this.child = undefined;
-      this.admin?.destroy();
-      this.admin = undefined;
-      child.stdin?.end();
-      await exited;
+    try {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit', { signal: AbortSignal.timeout(10_000) });
+        this.child = undefined;
+        this.admin?.destroy();
+        this.admin = undefined;
+        child.stdin?.end();
+        await exited;
+      }
+    } finally {
+      this.killNow();
     }
-    this.killNow();
   }
 }
