@@ -1,62 +1,49 @@
-import {
-  ConflictError,
-  DEFAULT_SITE,
-  type FrontEndReport,
-  isSwitchyardError,
-  type KeptState,
-  restoreKeptState,
-  type Store,
-} from '@switchyard/core';
-import { waitForConvergence } from '../convergence';
+import { DEFAULT_SITE, isSwitchyardError, type Store } from '@switchyard/core';
+import { type FrontAgreement, readAgreement, waitForConvergence } from '../convergence';
 import { describeMaintenanceValue } from '../describe';
 import { type CliError, cliError } from '../errors';
+import { chooseKept, keptChoices, writeBackKept } from '../kept-state';
 import { sleep } from '../sleep';
 import type { CutoverUndoOutcome } from './steps';
 
 /**
- * The state front ends keep through a Redis that came back empty (their heartbeat's `kept`), the
- * newest if they differ; undefined when no front end reports lost state.
- */
-export function keptByFronts(fronts: readonly FrontEndReport[]): KeptState | undefined {
-  let newest: KeptState | undefined;
-  for (const front of fronts) {
-    if (front.lostState && front.kept && (!newest || front.kept.version > newest.version)) newest = front.kept;
-  }
-  return newest;
-}
-
-/**
  * First act of a clean-up: when Redis lost its state (restarted empty) while the front ends keep
  * the cutover's maintenance, undoing against the empty Redis would find everything "as before" and
- * leave every front end refusing writes. So the state they keep is written back first
- * (`restoreKeptState`: compare-and-set against what is in Redis now, version above theirs), and the
- * step undos then act on what the front ends really apply. Undefined when nothing was lost.
+ * leave every front end refusing writes. So the state they keep is written back first (as
+ * `switchyard restore` does: `kept-state.ts`, compare-and-set, version above theirs), and the step
+ * undos then act on what the front ends really apply. Undefined when nothing was lost.
  */
 export async function writeBackKeptState(
   store: Store,
   options: { readonly actor: string; readonly convergenceTimeoutMs: number; readonly report: (ok: boolean, detail: string) => void },
 ): Promise<CutoverUndoOutcome | undefined> {
-  const fronts = await listFrontsOnceReachable(store, options.convergenceTimeoutMs);
-  const kept = keptByFronts(fronts);
-  if (!kept) {
-    if (!fronts.some((front) => front.lostState)) return undefined;
-    const problem = 'front ends keep state Redis lost but do not report it (older front ends); restart them or write the state by hand';
+  const agreement = await readAgreementOnceReachable(store, options.convergenceTimeoutMs);
+  if (agreement.lostState.length === 0) return undefined;
+  const blocked = (problem: string): CutoverUndoOutcome => {
     options.report(false, problem);
     return { restored: false, summary: 'state Redis lost not written back', problem, blocked: true };
+  };
+  let choice: ReturnType<typeof chooseKept>;
+  try {
+    choice = chooseKept(agreement);
+  } catch (error) {
+    // The front ends keep different states: which one is right is the operator's call.
+    return blocked(`Redis lost its state and ${(error as Error).message}`);
   }
-  const keys = Object.keys(kept.values);
-  const read = await store.readKeys(keys);
-  const seen = Object.fromEntries(keys.map((key) => [key, read.values.get(key) ?? null]));
+  if (!choice)
+    return blocked('front ends keep state Redis lost but do not report it (older front ends); restart them or write it back by hand');
   let version: number;
   try {
-    const results = await restoreKeptState(store, kept, { actor: options.actor, seen });
-    version = Math.max(read.version, ...results.map((result) => result.version));
+    const result = await writeBackKept(store, choice.kept, options.actor);
+    if (!result.restored) return { restored: true, summary: 'state Redis lost written back by someone else' };
+    version = result.version;
   } catch (error) {
-    // Someone restored (or wrote) it first: the undos compare-and-set against whatever is there now.
-    if (error instanceof ConflictError) return { restored: false, summary: 'state Redis lost written back by someone else' };
+    // Someone restored or wrote another state meanwhile: the undos compare-and-set against what is there now.
+    if (isSwitchyardError(error, 'SWITCHYARD_ERR_CONFLICT'))
+      return { restored: false, summary: 'state Redis lost replaced by someone else' };
     throw error;
   }
-  const summary = `state the front ends kept written back (version ${kept.version})`;
+  const summary = `state the front ends kept written back (version ${choice.kept.version})`;
   options.report(true, `Redis had lost its state: ${summary}`);
   try {
     await waitForConvergence(store, version, { timeoutMs: options.convergenceTimeoutMs });
@@ -68,15 +55,15 @@ export async function writeBackKeptState(
 }
 
 /**
- * The heartbeats, retried while Redis is unreachable for up to `timeoutMs`: a clean-up that starts
- * during a Redis restart should wait the second it takes to come back rather than give up and leave
- * the site in maintenance. Each attempt has the store's own command deadline.
+ * The state and heartbeats, retried while Redis is unreachable for up to `timeoutMs`: a clean-up
+ * that starts during a Redis restart should wait the second it takes to come back rather than give
+ * up and leave the site in maintenance. Each attempt has the store's own command deadline.
  */
-async function listFrontsOnceReachable(store: Store, timeoutMs: number): Promise<FrontEndReport[]> {
+async function readAgreementOnceReachable(store: Store, timeoutMs: number): Promise<FrontAgreement> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
-      return await store.listFronts();
+      return await readAgreement(store);
     } catch (error) {
       if (!isSwitchyardError(error, 'SWITCHYARD_ERR_STORE_UNAVAILABLE') || performance.now() >= deadline) throw error;
       await sleep(100);
@@ -89,16 +76,21 @@ async function listFrontsOnceReachable(store: Store, timeoutMs: number): Promise
  * exactly what to run instead; undefined when no front end reports lost state.
  */
 export async function lostJournalError(store: Store, site: string, verb: 'resume' | 'abort'): Promise<CliError | undefined> {
-  const fronts = await store.listFronts();
-  const kept = keptByFronts(fronts);
-  if (!kept && !fronts.some((front) => front.lostState)) return undefined;
+  const agreement = await readAgreement(store);
+  if (agreement.lostState.length === 0) return undefined;
+  const choices = keptChoices(agreement);
+  const kept = choices[0]?.kept;
   const siteOption = site === DEFAULT_SITE ? '' : ` --site ${site}`;
   const maintenance = kept?.values[store.keys.maintenance(site)] ?? null;
   const route = kept?.values[store.keys.route(site)] ?? null;
-  const keeping = kept
-    ? `; the front ends keep version ${kept.version}: route ${route ?? '(none)'}, maintenance ${describeMaintenanceValue(maintenance)}`
-    : '';
-  const steps = ['switchyard restore', ...(maintenance !== null ? [`switchyard maintenance off${siteOption}`] : [])];
+  const keeping =
+    choices.length > 1
+      ? '; the front ends keep different states (see switchyard status)'
+      : kept
+        ? `; the front ends keep version ${kept.version}: route ${route ?? '(none)'}, maintenance ${describeMaintenanceValue(maintenance)}`
+        : '';
+  const restore = choices.length > 1 ? 'switchyard restore --from <front id>' : 'switchyard restore';
+  const steps = [restore, ...(maintenance !== null ? [`switchyard maintenance off${siteOption}`] : [])];
   return cliError(
     'SWITCHYARD_ERR_CUTOVER_FAILED',
     `Redis lost its state, and with it the journal of the cutover of ${site}, which cannot ${verb === 'resume' ? 'be resumed' : 'be undone step by step'}${keeping}. To end it: run ${steps.join(', then ')}${
