@@ -82,9 +82,11 @@ function costGoal(results: Map<string, Result> | undefined, withIt: string, with
   const b = results?.get(without);
   if (!a || !b) return { goal, measured: 'not measured', met: undefined };
   const cost = 1 - a.rps / b.rps;
+  const cpuCost = a.cpuUs / b.cpuUs - 1;
+  const byCpu = Number.isFinite(cpuCost) ? `; by CPU per request ${(cpuCost * 100).toFixed(1)}%` : '';
   return {
     goal,
-    measured: `${(cost * 100).toFixed(1)}% (${num(a.rps)} vs ${num(b.rps)} req/s; round spread ${num(b.low)}–${num(b.high)})`,
+    measured: `${(cost * 100).toFixed(1)}% (${num(a.rps)} vs ${num(b.rps)} req/s; round spread ${num(b.low)}–${num(b.high)}${byCpu})`,
     met: cost < 0.03,
   };
 }
