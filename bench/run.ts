@@ -7,6 +7,7 @@
 //   npm run bench -- --rounds 5 --duration 3 --connections 50 --watchers 1,10,100,500 --flips 50
 //   npm run bench -- --only throughput|flips|memory   --note "text for results.md"
 //   npm run bench -- --only throughput --fronts http-proxy,serve --out /tmp/r.md   # a focused comparison
+//   npm run bench -- --only memory --host-seconds 30     # cap the random-Host case (default: a million requests or 180 s)
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     note: { type: 'string' },
     out: { type: 'string' },
     fronts: { type: 'string' },
+    'host-seconds': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -67,7 +69,11 @@ async function main(): Promise<void> {
     }
     if (parts.has('memory')) {
       log('memory');
-      memory = await measureMemory(redis, load, { quick, log });
+      memory = await measureMemory(redis, load, {
+        quick,
+        log,
+        ...(values['host-seconds'] ? { hostSeconds: Number(values['host-seconds']) } : {}),
+      });
     }
   } finally {
     await stopAll();

@@ -1,4 +1,5 @@
 import type { FlipReport } from './flips';
+import { median } from './load';
 import type { MemoryReport } from './memory';
 import { type Result, SIZES, type SizeKey } from './throughput';
 
@@ -57,6 +58,15 @@ interface Goal {
   readonly met: boolean | undefined;
 }
 
+/** The median of the ratios round by round, with their range: fronts measured in the same round share the machine's state. */
+function roundRatios(results: Map<string, Result> | undefined, a: string, b: string): string {
+  const x = results?.get(a)?.rounds ?? [];
+  const y = results?.get(b)?.rounds ?? [];
+  const ratios = x.map((value, i) => value / (y[i] ?? Number.NaN)).filter(Number.isFinite);
+  if (ratios.length < 2) return 'one round';
+  return `round by round ${median(ratios).toFixed(2)}x, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+}
+
 function ratioGoal(goal: string, results: Map<string, Result> | undefined, a: string, b: string, min: number): Goal {
   const x = results?.get(a)?.rps;
   const y = results?.get(b)?.rps;
@@ -65,7 +75,11 @@ function ratioGoal(goal: string, results: Map<string, Result> | undefined, a: st
   const cpuA = results?.get(a)?.cpuUs;
   const cpuB = results?.get(b)?.cpuUs;
   const byCpu = cpuA && cpuB && Number.isFinite(cpuA / cpuB) ? `; by CPU per request ${(cpuB / cpuA).toFixed(2)}x` : '';
-  return { goal, measured: `${(x / y).toFixed(2)}x (${num(x)} / ${num(y)} req/s${byCpu})`, met: x / y >= min };
+  return {
+    goal,
+    measured: `${(x / y).toFixed(2)}x (${num(x)} / ${num(y)} req/s; ${roundRatios(results, a, b)}${byCpu})`,
+    met: x / y >= min,
+  };
 }
 
 function p99Goal(size: SizeKey, results: Map<string, Result> | undefined, key: string): Goal {

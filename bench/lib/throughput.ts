@@ -21,8 +21,10 @@ export interface Result {
   /** Lowest and highest req/s of the rounds: the spread says how much to trust a ratio. */
   readonly low: number;
   readonly high: number;
-  /** CPU time of the front's processes per request (µs), median of the rounds: what load on the machine disturbs least. */
+  /** CPU time of the front's processes per request (µs), median of the rounds. */
   readonly cpuUs: number;
+  /** req/s of each round, in round order: ratios round by round compare fronts measured close together. */
+  readonly rounds: readonly number[];
 }
 
 /** The response sizes measured: the upstream's paths. */
@@ -49,9 +51,7 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
   const upstreamPort = upstream.port;
   const target = `http://127.0.0.1:${upstreamPort}`;
   const front = (mode: string) => () => startServer('bench/servers/front.ts', [mode, target], { SWITCHYARD_REDIS_URL: redisUrl });
-  const list: Scenario[] = [
-    { key: 'direct', label: 'direct to the upstream (no proxy)', start: async () => ({ port: upstreamPort }) as Started },
-  ];
+  const list: Scenario[] = [{ key: 'direct', label: 'direct to the upstream (no proxy)', start: async () => upstream }];
   const nginx = findNginx();
   if (nginx) {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
@@ -108,7 +108,7 @@ export async function measureThroughput(
   for (const scenario of list) {
     const started = await scenario.start();
     ports.set(scenario.key, started.port);
-    if (started.child.pid !== undefined) pids.set(scenario.key, started.child.pid);
+    if (started.child?.pid !== undefined) pids.set(scenario.key, started.child.pid);
   }
   // The switchyard fronts write the route to Redis at start; give every watcher the same state.
   for (const scenario of list) {
@@ -150,6 +150,7 @@ export async function measureThroughput(
         low: Math.min(...rps),
         high: Math.max(...rps),
         cpuUs: median(list.map((m) => m.cpuUs)),
+        rounds: rps,
       });
     }
     results.set(size, summary);
