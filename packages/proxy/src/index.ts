@@ -16,10 +16,10 @@ export {
   type FrontDoorMaintenanceOptions,
   type FrontDoorOptions,
   type FrontDoorProxyOptions,
-  type ServerTimeouts,
 } from './front-door';
 export type { HeaderMap, ProxyHooks, UpstreamRequest, UpstreamResponse } from './hooks';
 export { type KoaContextLike, type KoaProxy, koaProxy } from './koa-proxy';
 export type { ProxyOptions, UpgradeGuard } from './options';
 export { createProxyHandler, type ExpressProxy, expressProxy, type ProxyHandler } from './proxy-handler';
 export type { PathFilter, PathRewrite } from './request-shaping';
+export type { ServerTimeouts } from './server-timeouts';
