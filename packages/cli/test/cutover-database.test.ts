@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createStore, readValue, type Store, setMaintenance, setRoute } from '@switchyard/core';
 import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { writeJournal } from '../src/cutover/journal';
-import { CutoverError, type CutoverEvent, cutover } from '../src/index';
+import { CutoverError, type CutoverEvent, cutover, resumeCutover } from '../src/index';
 import { type AppServer, startAppServer } from './helpers/app-server';
 import { runMain } from './helpers/in-process';
 
@@ -92,6 +93,55 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
       assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
     } finally {
       await standby.query('SELECT pg_wal_replay_resume()');
+    }
+  });
+
+  test('resumed after a crash while fenced: not fenced twice, so a failure before promotion still unfences the source', async () => {
+    // The journal a cutover leaves when its process dies in the database step, after fencing the source.
+    const maintenance = JSON.stringify({ mode: 'read-only', startedAt: new Date().toISOString(), by: 'test' });
+    await setMaintenance(store, 'default', { mode: 'read-only' });
+    const current = await readValue(store, 'maintenance', 'default');
+    const now = new Date().toISOString();
+    await writeJournal(store, 'default', {
+      id: 'c-resume-test',
+      site: 'default',
+      step: 'database',
+      from: oldApp.url,
+      to: newApp.url,
+      previousMaintenance: null,
+      maintenance: current ?? maintenance,
+      startedAt: now,
+      updatedAt: now,
+      by: 'test',
+      host: hostname(),
+      pid: 2 ** 22 + 1,
+      steps: {
+        database: {
+          source: 'postgres://postgres@…',
+          target: 'postgres://postgres@…',
+          kind: 'postgres-streaming',
+          fence: true,
+          fenced: true,
+        },
+      },
+    });
+    // A write the standby has not replayed (replay paused), then the fence the crashed run had set.
+    await standby.query('SELECT pg_wal_replay_pause()');
+    await primary.query("INSERT INTO items (note) VALUES ('before the crash')");
+    await primary.query('ALTER SYSTEM SET default_transaction_read_only = on');
+    await primary.query('SELECT pg_reload_conf()');
+    try {
+      const failure = await resumeCutover({ store, db: { ...db(), catchUpTimeoutMs: 300 } }).catch((error: unknown) => error);
+      assert.ok(failure instanceof CutoverError, String(failure));
+      assert.equal(failure.step, 'database');
+      assert.match(failure.cleanup.summary, /source database unfenced/);
+      assert.equal(await sourceReadOnly(), 'off');
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+      assert.equal(await store.getCutover('default'), null);
+    } finally {
+      await standby.query('SELECT pg_wal_replay_resume()');
+      await primary.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await primary.query('SELECT pg_reload_conf()');
     }
   });
 

@@ -103,7 +103,13 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
     context.substep('connect', since(started));
     const done: string[] = [move.kind];
     let entry: CutoverJournalEntry = { ...base, kind: move.kind };
-    if (db.fenceSource) {
+    // On resume the journal says whether this cutover fences, whatever the flags say this time.
+    const fence = db.fenceSource === true || base.fence === true;
+    if (fence && base.fenced === true) {
+      // Resumed: this cutover fenced the source before the interruption. Fencing again would find it
+      // read-only and take that for the state to restore, so a later undo would leave it fenced.
+      done.push('source still fenced from before the interruption');
+    } else if (fence) {
       // Journaled before it happens: an undo after a crash here must try to unfence.
       entry = { ...entry, fenced: true };
       await context.record(entry);
