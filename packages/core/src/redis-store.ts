@@ -121,7 +121,16 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         lastError ??= error;
       });
     }
-    if (command.status !== 'ready' && connecting) await connecting;
+    if (command.status !== 'ready' && connecting) {
+      // A Redis that accepts the connection but never answers fails the handshake with a command
+      // timeout; ioredis then gives the socket 2 s more to close. The caller need not wait for that.
+      let onError: () => void = () => undefined;
+      const failed = new Promise<void>((resolve) => {
+        onError = () => resolve();
+        command.once('error', onError);
+      });
+      await Promise.race([connecting, failed]).finally(() => command.off('error', onError));
+    }
     if (command.status === 'ready') return command;
     throw unavailable(lastError);
   };
