@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { createFrontEnd, createLogger, type FrontEnd, setMaintenance, setRoute } from '@switchyard/core';
+import { createFrontEnd, createLogger, type FrontEnd, requestInfo, setMaintenance, setRoute } from '@switchyard/core';
 import { request, requestJson } from '../../../test/support/http-client';
 import { freePort } from '../../../test/support/ports';
 import { type Echo, startEchoUpstream, startUpstream, type Upstream } from '../../../test/support/upstream';
@@ -15,6 +15,7 @@ let echo: Upstream;
 let held: Upstream;
 let silent: Upstream;
 let cut: Upstream;
+let resetting: Upstream;
 const heldResponses: ServerResponse[] = [];
 let deadUrl: string;
 
@@ -32,6 +33,7 @@ before(async () => {
     res.write('the first part of a longer answer');
     setTimeout(() => res.socket?.destroy(), 50);
   });
+  resetting = await startUpstream((req) => req.socket.destroy());
   deadUrl = `http://127.0.0.1:${await freePort()}`;
   const store = 'memory://proxy-test';
   frontEnd = await createFrontEnd({ store, logger: createLogger('debug', (line) => logLines.push(line)) });
@@ -41,13 +43,14 @@ before(async () => {
   await setRoute(frontEnd.store, 'silent.test', silent.url);
   await setRoute(frontEnd.store, 'cut.test', cut.url);
   await setRoute(frontEnd.store, 'dead.test', deadUrl);
+  await setRoute(frontEnd.store, 'reset.test', resetting.url);
   await setMaintenance(frontEnd.store, 'maint.test', { mode: 'on' });
-  await waitFor(() => frontEnd.watcher.allSites().length === 7, { what: 'the watcher to see every site' });
+  await waitFor(() => frontEnd.watcher.allSites().length === 8, { what: 'the watcher to see every site' });
 });
 
 after(async () => {
   for (const res of heldResponses) res.destroy();
-  await Promise.all([echo.close(), held.close(), silent.close(), cut.close()]);
+  await Promise.all([echo.close(), held.close(), silent.close(), cut.close(), resetting.close()]);
   await frontEnd.close();
 });
 
@@ -181,6 +184,29 @@ for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontK
       }
       const after = await request(`${front.url}/`, { headers: { host: 'echo.test' } });
       assert.equal(after.status, 200, 'the front end keeps serving');
+    });
+
+    test('request notes for metrics and logs: site and target, and the kind of upstream failure', async () => {
+      const seen: IncomingMessage[] = [];
+      const capture = (req: IncomingMessage) => seen.push(req);
+      front.server.on('request', capture);
+      short.server.on('request', capture);
+      try {
+        const cases = [
+          [front, 'echo.test', echo.url, 200, undefined],
+          [front, 'dead.test', deadUrl, 502, 'refused'],
+          [front, 'reset.test', resetting.url, 502, 'reset'],
+          [short, 'silent.test', silent.url, 504, 'timeout'],
+        ] as const;
+        for (const [via, host, target, status, upstreamFailure] of cases) {
+          const response = await request(`${via.url}/notes`, { headers: { host } });
+          assert.equal(response.status, status, host);
+          assert.deepEqual({ ...requestInfo(seen.at(-1)!) }, { site: host, target, ...(upstreamFailure ? { upstreamFailure } : {}) }, host);
+        }
+      } finally {
+        front.server.off('request', capture);
+        short.server.off('request', capture);
+      }
     });
 
     test('requests in flight are counted (writes apart) until the exchange ends, then back to zero', async () => {
