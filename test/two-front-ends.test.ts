@@ -68,21 +68,39 @@ describe('two front-end processes on one Redis', () => {
   });
 
   test('a malformed value is ignored by both; the last good route stays in force', async () => {
-    const reports = (front: FrontProcess) => front.stderr().match(/ignoring malformed value/g)?.length ?? 0;
+    // Self-contained (runs alone with --test-name-pattern): both on green first.
+    await redis.cli.set('switchyard:route:default', green.url);
+    await Promise.all(fronts.map((front) => waitFor(async () => (await upstreamOf(front)) === 'green', { what: 'both on green' })));
+    const warnings = (front: FrontProcess) =>
+      front
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('{') && (JSON.parse(line) as { key?: string }).key === 'switchyard:route:default').length;
+    const before = fronts.map(warnings);
     for (const [index, bad] of ['definitely not a url', 'tcp://10.0.0.9:5432'].entries()) {
       await redis.cli.set('switchyard:route:default', bad);
-      await Promise.all(fronts.map((front) => waitFor(() => reports(front) === index + 1, { what: `${bad} reported once` })));
+      await Promise.all(
+        fronts.map((front, at) => waitFor(() => warnings(front) === (before[at] ?? 0) + index + 1, { what: `${bad} reported once` })),
+      );
       for (const front of fronts) assert.equal(await upstreamOf(front), 'green');
     }
-    // status says so loudly (exit 1), naming the key; both front ends still apply the same state.
+    // status says so loudly (exit 1), naming the key; both front ends still apply the same state and list the key.
     const result = await runCli(['status', '--json'], { SWITCHYARD_REDIS_URL: redis.url });
     assert.equal(result.code, 1, result.stderr);
-    const status = JSON.parse(result.stdout) as { problems: { kind: string; message: string }[]; fronts: { digest: string }[] };
+    const status = JSON.parse(result.stdout) as {
+      problems: { kind: string; message: string }[];
+      fronts: { digest: string; invalidKeys: string[] }[];
+    };
     assert.deepEqual(
       status.problems.map((problem) => problem.kind),
       ['invalid-value'],
     );
-    assert.match(status.problems[0]?.message ?? '', /^switchyard:route:default holds an invalid value/);
+    assert.ok(status.problems[0]?.message.includes('switchyard:route:default'), 'the problem names the key');
+    assert.equal(status.fronts.length, 2);
+    assert.deepEqual(
+      status.fronts.map((front) => front.invalidKeys),
+      [['switchyard:route:default'], ['switchyard:route:default']],
+    );
     assert.equal(new Set(status.fronts.map((front) => front.digest)).size, 1, 'no split');
     await redis.cli.set('switchyard:route:default', green.url);
   });

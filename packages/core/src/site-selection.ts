@@ -1,6 +1,58 @@
 import type { IncomingMessage } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_SITE } from './keys';
 import type { Watcher } from './watcher';
+
+const UNKNOWN = '';
+
+/**
+ * Maps a Host header to a site with state: the exact host name (port dropped, lower-cased, a
+ * trailing dot removed), then `*.parent` wildcards. Results, including "unknown", are kept in a
+ * bounded LRU so random Host headers cannot grow memory; `clear()` when the set of sites changes.
+ */
+export class HostMatcher {
+  private readonly cache: LRUCache<string, string>;
+
+  /** `has` tells whether a site has state. */
+  constructor(
+    private readonly has: (site: string) => boolean,
+    size = 10_000,
+  ) {
+    this.cache = new LRUCache({ max: size });
+  }
+
+  /** How many Host headers are cached. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** The site for a Host header, or undefined. */
+  resolve(host: string | undefined): string | undefined {
+    if (!host || host.length > 260) return undefined;
+    const cached = this.cache.get(host);
+    if (cached !== undefined) return cached === UNKNOWN ? undefined : cached;
+    const resolved = this.match(host);
+    this.cache.set(host, resolved ?? UNKNOWN);
+    return resolved;
+  }
+
+  /** Forgets every cached resolution. */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private match(host: string): string | undefined {
+    let name = host.toLowerCase();
+    name = name.startsWith('[') ? name.slice(0, name.indexOf(']') + 1) : name.replace(/:\d*$/, '');
+    name = name.replace(/\.$/, '');
+    if (this.has(name)) return name;
+    for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
+      const wildcard = `*${name.slice(dot)}`;
+      if (this.has(wildcard)) return wildcard;
+    }
+    return undefined;
+  }
+}
 
 /** Which site a request belongs to: shared by the proxy and the maintenance middleware. */
 export interface SiteSelectionOptions {

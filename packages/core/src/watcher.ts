@@ -1,13 +1,16 @@
+// Over 300 lines on purpose: the sync loop's two small state variables (Phase, Need) and every
+// transition between them stay in one file, next to the events they cause; the table and its rules
+// are in site-table.ts, host matching in site-selection.ts.
 import { EventEmitter } from 'node:events';
-import { LRUCache } from 'lru-cache';
 import type { SwitchyardError } from './errors';
-import type { StateKind } from './keys';
 import { createLogger, type Logger } from './logger';
 import type { MaintenanceState } from './maintenance-state';
 import { RateLimitedWarnings } from './rate-limited-log';
 import type { Route } from './route';
-import { parseStateValue, type SiteState, stateDigest } from './site-state';
-import type { RawRead, RawState, Store } from './store';
+import { HostMatcher } from './site-selection';
+import type { SiteState } from './site-state';
+import { type ApplyResult, SiteTable } from './site-table';
+import type { RawState, Store } from './store-types';
 
 /** Options of a Watcher. */
 export interface WatcherOptions {
@@ -38,12 +41,26 @@ export interface WatcherEventMap {
   up: [];
 }
 
-const UNKNOWN = '';
+/**
+ * What the next read must cover. Each need includes the ones before it, so needs merge by taking
+ * the stronger: `keys` (the pending keys), `full` (everything, which also finds deletions),
+ * `full-after-outage` (everything, judged for lost state; nothing less is applied until it is done).
+ */
+const NEEDS = ['none', 'keys', 'full', 'full-after-outage'] as const;
+type Need = (typeof NEEDS)[number];
+
+/**
+ * Where the sync loop is: `idle` (nothing to do), `scheduled` (a read starts on the next turn of
+ * the event loop, so invalidations arriving together are coalesced), `reading` (a read is in
+ * flight; needs raised meanwhile are served when it returns), `closed`.
+ */
+type Phase = 'idle' | 'scheduled' | 'reading' | 'closed';
 
 /**
  * Keeps an in-memory copy of every site's route and maintenance state, refreshed by pushed
  * invalidations and a slow periodic resync. Lookups are synchronous map reads; when the store is
- * unreachable the last good state stays in force (fail-static).
+ * unreachable the last good state stays in force (fail-static). The table and its rules are
+ * `SiteTable` (pure); this class is the sync loop around it: reads, timers, events and logs.
  */
 export class Watcher extends EventEmitter<WatcherEventMap> {
   /** The store this watcher reads. */
@@ -51,32 +68,22 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private readonly logger: Logger;
   private readonly resyncIntervalMs: number;
   private readonly pollIntervalMs: number;
-  private readonly sites = new Map<string, SiteState>();
-  /** Last raw value seen per key (good or bad), so a bad value is reported once and a repeat is free. */
-  private readonly seenRaw = new Map<string, string>();
-  /** Raw value of every value in force, for snapshots. */
-  private readonly appliedRaw = new Map<string, string>();
-  private readonly hostCache: LRUCache<string, string>;
-  /** Keys whose stored value is malformed right now (the last good value stays in force). */
-  private readonly invalid = new Set<string>();
+  private readonly table: SiteTable;
+  private readonly hosts: HostMatcher;
   private readonly warnings: RateLimitedWarnings;
+  private phase: Phase = 'idle';
+  private need: Need = 'none';
   private readonly pendingKeys = new Set<string>();
-  private fullResyncPending = false;
-  private syncing = false;
-  private flushScheduled = false;
+  /** resync() callers waiting for a full read that starts after their call. */
+  private fullWaiters: (() => void)[] = [];
+  /** Counts outages, so a read that was in flight across one is recognised and not applied. */
+  private outages = 0;
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private downSince: number | undefined;
   private firstSync: { promise: Promise<void>; resolve: () => void } | undefined;
-  private stateVersion = 0;
-  /** Set when the store goes down: the first full read after it decides whether Redis came back without our state. */
-  private checkForLostState = false;
-  /** Redis came back empty or older: full reads add and change but delete nothing until a change is pushed. */
-  private keepingThroughLostState = false;
-  private stateDigestValue = stateDigest([]);
-  /** When the oldest invalidation not yet read arrived (performance.now()), to time how long a flip takes to apply. */
+  /** When the oldest notification not yet applied arrived (for the `applied` event). */
   private pushedAt: number | undefined;
-  private closed = false;
 
   constructor(store: Store, options: WatcherOptions = {}) {
     super();
@@ -84,18 +91,19 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     this.logger = options.logger ?? createLogger();
     this.resyncIntervalMs = options.resyncIntervalMs ?? 5000;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.hostCache = new LRUCache({ max: options.hostCacheSize ?? 10_000 });
+    this.table = new SiteTable(store.keys);
+    this.hosts = new HostMatcher((site) => this.table.has(site), options.hostCacheSize ?? 10_000);
     this.warnings = new RateLimitedWarnings(this.logger, options.warnIntervalMs ?? 10_000);
   }
 
   /** Version of the state applied (bumped by every write made through Switchyard). */
   get version(): number {
-    return this.stateVersion;
+    return this.table.version;
   }
 
   /** Digest of the state applied; see stateDigest. */
   get digest(): string {
-    return this.stateDigestValue;
+    return this.table.digest;
   }
 
   /**
@@ -103,12 +111,12 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
    * keeps its last good value for each (which other front ends may not share). Sorted.
    */
   get invalidKeys(): string[] {
-    return [...this.invalid].sort();
+    return this.table.invalidKeys;
   }
 
-  /** True while the store came back without the state applied here and that state is kept (see noticeLostState). */
+  /** True while the store came back without the state applied here and that state is kept. */
   get lostState(): boolean {
-    return this.keepingThroughLostState;
+    return this.table.lostState;
   }
 
   /** False while the store is unreachable. */
@@ -118,7 +126,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
 
   /** How many Host headers are cached (bounded by `hostCacheSize`). */
   get hostCacheEntries(): number {
-    return this.hostCache.size;
+    return this.hosts.size;
   }
 
   /** Starts watching; resolves after the first full sync. */
@@ -140,221 +148,201 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
 
   /** The state of a site, read from memory. */
   site(name: string): SiteState | undefined {
-    return this.sites.get(name);
+    return this.table.site(name);
   }
 
   /** The route of a site, read from memory. */
   route(name: string): Route | undefined {
-    return this.sites.get(name)?.route;
+    return this.table.site(name)?.route;
   }
 
   /** The maintenance state of a site, read from memory. */
   maintenance(name: string): MaintenanceState | undefined {
-    return this.sites.get(name)?.maintenance;
+    return this.table.site(name)?.maintenance;
   }
 
   /** Every site with state, read from memory. */
   allSites(): SiteState[] {
-    return [...this.sites.values()];
+    return this.table.allSites();
   }
 
-  /**
-   * Maps a Host header to a site with state: the exact host name (port dropped, lower-cased),
-   * then `*.parent` wildcards. Results, including "unknown", are kept in a bounded LRU.
-   */
+  /** Maps a Host header to a site with state (see HostMatcher in site-selection.ts). */
   resolveHost(host: string | undefined): string | undefined {
-    if (!host || host.length > 260) return undefined;
-    const cached = this.hostCache.get(host);
-    if (cached !== undefined) return cached === UNKNOWN ? undefined : cached;
-    const resolved = this.matchHost(host);
-    this.hostCache.set(host, resolved ?? UNKNOWN);
-    return resolved;
+    return this.hosts.resolve(host);
   }
 
   /** The raw values in force and their version: what a snapshot file keeps. */
   snapshot(): RawState {
-    return { version: this.stateVersion, values: new Map(this.appliedRaw) };
+    return this.table.snapshot();
   }
 
   /**
    * Applies a saved snapshot before the first sync, so a front end restarted while Redis is
    * unreachable serves its last good state. Values are validated like any read; the first full
-   * read from Redis decides what follows (see the lost-state check).
+   * read from Redis decides what follows (see the lost-state rules in SiteTable).
    */
   seed(state: RawState): void {
-    this.apply({ version: state.version, values: state.values });
+    this.announce(this.table.seed(state));
   }
 
-  /** Forces a full resync now; resolves when it has been applied (or failed). */
-  async resync(): Promise<void> {
-    this.fullResyncPending = true;
-    await this.flush();
+  /**
+   * Forces a full read; resolves once a full read that started after this call has been applied,
+   * or has failed (the store is unreachable), or the watcher was closed.
+   */
+  resync(): Promise<void> {
+    if (this.phase === 'closed') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.fullWaiters.push(resolve);
+      this.raise('full');
+    });
   }
 
   /** Stops watching. The last state stays readable. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.phase = 'closed';
     this.unwatch?.();
     if (this.timer) clearTimeout(this.timer);
-  }
-
-  private matchHost(host: string): string | undefined {
-    let name = host.toLowerCase();
-    name = name.startsWith('[') ? name.slice(0, name.indexOf(']') + 1) : name.replace(/:\d*$/, '');
-    name = name.replace(/\.$/, '');
-    if (this.sites.has(name)) return name;
-    for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
-      const wildcard = `*${name.slice(dot)}`;
-      if (this.sites.has(wildcard)) return wildcard;
-    }
-    return undefined;
+    for (const resolve of this.fullWaiters.splice(0)) resolve();
   }
 
   private invalidate(keys: readonly string[] | null): void {
+    if (this.phase === 'closed') return;
     this.pushedAt ??= performance.now();
-    if (keys === null) this.fullResyncPending = true;
-    else for (const key of keys) if (this.store.keys.parseState(key)) this.pendingKeys.add(key);
-    if (this.keepingThroughLostState && this.pendingKeys.size > 0) {
-      // Someone is writing state to this Redis again: from now on it is the truth, deletions included.
-      this.keepingThroughLostState = false;
-      this.fullResyncPending = true;
+    if (keys === null) {
+      this.raise('full');
+      return;
+    }
+    let stateKeys = 0;
+    for (const key of keys) {
+      if (!this.store.keys.parseState(key)) continue;
+      this.pendingKeys.add(key);
+      stateKeys += 1;
+    }
+    if (stateKeys > 0 && this.table.stateWritten()) {
       this.logger.warn({ store: this.store.description }, 'state written to the store again; following it');
+      this.raise('full');
     }
     // The version key changes with every Switchyard write; re-reading it alone keeps `version` fresh.
-    if (keys !== null && keys.length > 0 && this.pendingKeys.size === 0) this.pendingKeys.add(this.store.keys.version);
-    this.scheduleFlush();
+    if (keys.length > 0 && this.pendingKeys.size === 0) this.pendingKeys.add(this.store.keys.version);
+    if (this.pendingKeys.size > 0) this.raise('keys');
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // Coalesce invalidations that arrive together into one read.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      void this.flush();
-    });
+  /** A method, not a field comparison, because the phase changes across awaits. */
+  private get closed(): boolean {
+    return this.phase === 'closed';
   }
 
-  private async flush(): Promise<void> {
-    if (this.syncing || this.closed) return;
-    this.syncing = true;
+  /** Raises what the next read must cover and makes sure a read comes. */
+  private raise(need: Need): void {
+    if (NEEDS.indexOf(need) > NEEDS.indexOf(this.need)) this.need = need;
+    if (this.phase !== 'idle') return;
+    this.phase = 'scheduled';
+    setImmediate(() => void this.run());
+  }
+
+  /** The sync loop: reads until nothing is needed, then goes idle; a failed read waits for `up` or the timer. */
+  private async run(): Promise<void> {
+    if (this.phase !== 'scheduled') return;
+    this.phase = 'reading';
     try {
-      while (!this.closed && (this.fullResyncPending || this.pendingKeys.size > 0)) {
-        const pushedAt = this.pushedAt;
-        this.pushedAt = undefined;
-        let changed: boolean;
-        // After an outage only a full read can tell whether Redis lost the state, so nothing less is applied.
-        if (this.fullResyncPending || this.checkForLostState) {
-          this.fullResyncPending = false;
-          this.pendingKeys.clear();
-          const all = await this.store.readAll();
-          const read = new Map<string, string | null>(all.values);
-          if (this.checkForLostState) {
-            this.checkForLostState = false;
-            this.noticeLostState(all.version, all.values.size);
-          }
-          // Keys we hold a value for but that are gone now were deleted (unless Redis lost them).
-          if (!this.keepingThroughLostState) for (const key of this.seenRaw.keys()) if (!read.has(key)) read.set(key, null);
-          changed = this.apply({ version: this.keepingThroughLostState ? this.stateVersion : all.version, values: read });
-          this.firstSync?.resolve();
-        } else {
-          const keys = [...this.pendingKeys];
-          this.pendingKeys.clear();
-          const read = await this.store.readKeys(keys.filter((key) => this.store.keys.parseState(key)));
-          // A read that was in flight when the store went down may come back from a store that lost everything.
-          if (this.checkForLostState) {
-            this.fullResyncPending = true;
-            this.pushedAt ??= pushedAt;
-            changed = false;
-          } else {
-            changed = this.apply(read);
-          }
-        }
-        if (changed && pushedAt !== undefined) this.emit('applied', this.stateVersion, performance.now() - pushedAt);
-      }
+      while (this.need !== 'none' && this.phase === 'reading') await this.readOnce();
     } catch (error) {
-      // Unreachable store: keep serving what we have; the next `up` resyncs everything.
-      this.fullResyncPending = true;
+      // Unreachable store: keep serving what we have; the next `up` (or the timer) reads everything.
       if (this.connected && !this.closed) this.logger.debug({ err: (error as Error).message }, 'sync failed; will retry');
+      for (const resolve of this.fullWaiters.splice(0)) resolve();
     } finally {
-      this.syncing = false;
+      if (this.phase === 'reading') this.phase = 'idle';
     }
   }
 
-  /** Applies a read; true when the state in force changed. */
-  private apply(read: RawRead): boolean {
-    let changed = false;
-    for (const [key, raw] of read.values) {
-      const parsed = this.store.keys.parseState(key);
-      if (parsed && this.applyValue(key, parsed.kind, parsed.site, raw)) changed = true;
+  private async readOnce(): Promise<void> {
+    const need = this.need;
+    this.need = 'none';
+    const pushedAt = this.pushedAt;
+    this.pushedAt = undefined;
+    const outages = this.outages;
+    if (need === 'keys') {
+      const keys = [...this.pendingKeys].filter((key) => this.store.keys.parseState(key));
+      this.pendingKeys.clear();
+      const read = await this.failing(this.store.readKeys(keys), 'full');
+      // A read in flight across an outage may come back from a store that lost everything.
+      if (this.outages !== outages || this.closed) {
+        this.pushedAt ??= pushedAt;
+        return;
+      }
+      this.announce(this.table.applyKeys(read), pushedAt);
+      return;
     }
-    if (changed) {
-      this.stateDigestValue = stateDigest(this.sites.values());
-      this.hostCache.clear();
-    }
-    this.stateVersion = read.version;
-    this.emit('sync', read.version);
-    return changed;
-  }
-
-  private applyValue(key: string, kind: StateKind, site: string, raw: string | null): boolean {
-    const previous = this.sites.get(site);
-    if (raw === null) {
-      this.invalid.delete(key);
-      this.seenRaw.delete(key);
-      this.appliedRaw.delete(key);
-      if (!previous?.[kind]) return false;
-      const { [kind]: _removed, ...rest } = previous;
-      return this.replace(site, rest, previous);
-    }
-    if (this.seenRaw.get(key) === raw) return false;
-    this.seenRaw.set(key, raw);
-    let value: Route | MaintenanceState;
+    const waiters = this.fullWaiters.splice(0);
+    this.pendingKeys.clear();
+    let all: RawState;
     try {
-      value = parseStateValue(kind, raw);
+      all = await this.failing(this.store.readAll(), need);
     } catch (error) {
-      const invalid = error as SwitchyardError;
-      this.invalid.add(key);
+      // run() answers every waiter when a read fails.
+      this.fullWaiters.push(...waiters);
+      throw error;
+    }
+    if (this.closed) {
+      for (const resolve of waiters) resolve();
+      return;
+    }
+    if (this.outages !== outages) {
+      // Not applied: the full read after the outage serves these callers.
+      this.fullWaiters.push(...waiters);
+      this.pushedAt ??= pushedAt;
+      return;
+    }
+    const result = this.table.applyFull(all, { judgeLostState: need === 'full-after-outage' });
+    if (result.lost) {
+      this.logger.warn(
+        { store: this.store.description, ...result.lost },
+        'store came back without the state this front end applies (restarted empty?); keeping the last good state until state is written again',
+      );
+    }
+    this.announce(result, pushedAt);
+    this.firstSync?.resolve();
+    for (const resolve of waiters) resolve();
+  }
+
+  /** A failed read leaves `need` (at least) for the next attempt. */
+  private async failing<T>(read: Promise<T>, need: Need): Promise<T> {
+    try {
+      return await read;
+    } catch (error) {
+      this.raiseQuietly(need);
+      throw error;
+    }
+  }
+
+  /** Like raise(), without scheduling a read: after a failure the next read waits for `up` or the timer. */
+  private raiseQuietly(need: Need): void {
+    if (NEEDS.indexOf(need) > NEEDS.indexOf(this.need)) this.need = need;
+  }
+
+  /** Emits what a table update did: changes, invalid values (rate-limited warnings), sync, applied. */
+  private announce(result: ApplyResult, pushedAt?: number): void {
+    if (result.changed) this.hosts.clear();
+    for (const change of result.changes) this.emit('change', change.site, change.state, change.previous);
+    for (const { key, error } of result.invalid) {
       this.warnings.warn(
         key,
-        { key, err: invalid.message, code: invalid.code },
+        { key, err: error.message, code: error.code },
         'ignoring malformed value in the store; the last good value stays in force',
       );
-      this.emit('invalid', key, invalid);
-      return false;
+      this.emit('invalid', key, error);
     }
-    this.invalid.delete(key);
-    this.appliedRaw.set(key, raw);
-    return this.replace(site, { ...(previous ?? { site }), [kind]: value }, previous);
-  }
-
-  private replace(site: string, next: SiteState, previous: SiteState | undefined): boolean {
-    const empty = !next.route && !next.maintenance;
-    if (empty) this.sites.delete(site);
-    else this.sites.set(site, next);
-    this.emit('change', site, empty ? undefined : next, previous);
-    return true;
-  }
-
-  /**
-   * A Redis that restarts without persistence, or fails over to an empty replica, comes back without
-   * the routes: applying that would turn every site into a 502. Fail-static covers it too: keep the
-   * last good state and say so, until someone writes state again.
-   */
-  private noticeLostState(version: number, keysInStore: number): void {
-    const lost = version < this.stateVersion || (keysInStore === 0 && this.sites.size > 0);
-    if (!lost) return;
-    this.keepingThroughLostState = true;
-    this.logger.warn(
-      { store: this.store.description, version, appliedVersion: this.stateVersion, keysInStore, sitesHeld: this.sites.size },
-      'store came back without the state this front end applies (restarted empty?); keeping the last good state until state is written again',
-    );
+    this.emit('sync', this.table.version);
+    if (result.changed && pushedAt !== undefined) this.emit('applied', this.table.version, performance.now() - pushedAt);
   }
 
   private onDown(error: Error): void {
-    if (this.downSince !== undefined || this.closed) return;
+    if (this.downSince !== undefined || this.phase === 'closed') return;
     this.downSince = Date.now();
-    this.checkForLostState = true;
+    this.outages += 1;
+    // After an outage only a full read can tell whether Redis lost the state, so nothing less is applied.
+    this.raiseQuietly('full-after-outage');
+    this.pendingKeys.clear();
     this.logger.warn(
       { store: this.store.description, err: error.message },
       'store unreachable; serving the last good state until it is back',
@@ -370,15 +358,15 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     }
     // The store knows only now whether it can push changes; poll faster if it cannot.
     this.scheduleResyncTimer();
-    void this.resync();
+    this.raise('full');
   }
 
   private scheduleResyncTimer(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (this.closed) return;
+    if (this.phase === 'closed') return;
     const period = this.store.pushesChanges ? this.resyncIntervalMs : this.pollIntervalMs;
     this.timer = setTimeout(() => {
-      if (this.connected) void this.resync();
+      if (this.connected) this.raise('full');
       this.scheduleResyncTimer();
     }, period);
     this.timer.unref();

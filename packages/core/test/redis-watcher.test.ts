@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
-import { ConflictError, createLogger, createStore, FrontEnd, readState, type Store, setRoute, silentLogger, Watcher } from '../src/index';
+import {
+  ConflictError,
+  createLogger,
+  createStore,
+  FrontEnd,
+  readState,
+  readValue,
+  type Store,
+  setRoute,
+  silentLogger,
+  Watcher,
+} from '../src/index';
 
 describe('watcher on real Redis', () => {
   let redis: RedisServer;
@@ -39,26 +50,87 @@ describe('watcher on real Redis', () => {
     await waitFor(() => watcher.site('blog') === undefined, { what: 'deleted site' });
   });
 
-  test('a malformed value is reported and ignored; the last good value stays', async () => {
-    const reported: string[] = [];
-    watcher.on('invalid', (key) => reported.push(key));
+  test('a malformed value is reported and ignored; the last good value stays', async (t) => {
+    // Self-contained: runs alone (--test-name-pattern) as well as after the others.
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+    await waitFor(() => watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'good value first' });
+    const reported: { key: string; code: string }[] = [];
+    const onInvalid = (key: string, error: { code: string }) => reported.push({ key, code: error.code });
+    watcher.on('invalid', onInvalid);
+    t.after(() => watcher.off('invalid', onInvalid));
     await redis.cli.set('switchyard:route:default', 'ftp://nope');
     await waitFor(() => reported.length === 1, { what: 'invalid report' });
+    assert.deepEqual(reported, [{ key: 'switchyard:route:default', code: 'SWITCHYARD_ERR_INVALID_ROUTE' }]);
     assert.equal(watcher.route('default')?.target, 'http://127.0.0.1:2222');
+    assert.deepEqual(watcher.invalidKeys, ['switchyard:route:default']);
+    // resync() resolves after a full read has been applied, so this really re-reads the bad value.
+    let synced = 0;
+    const onSync = () => {
+      synced += 1;
+    };
+    watcher.on('sync', onSync);
     await watcher.resync();
+    watcher.off('sync', onSync);
+    assert.ok(synced >= 1, 'a read was applied before resync() resolved');
     assert.equal(reported.length, 1, 'the same bad value is reported once');
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
     await waitFor(() => watcher.route('default')?.target === 'http://127.0.0.1:3333', { what: 'recovery' });
+    assert.deepEqual(watcher.invalidKeys, []);
+  });
+
+  test('resync() called while a read is in flight resolves only after a read that started later is applied', async (t) => {
+    // Pushes dropped, and the first full read held back with what it read: only resync() can bring the new value.
+    let hold: Promise<void> | undefined;
+    let readStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      readStarted = resolve;
+    });
+    const quiet: Store = {
+      ...store,
+      readAll: async () => {
+        const all = await store.readAll();
+        if (hold) {
+          readStarted();
+          await hold;
+        }
+        return all;
+      },
+      watch: (events) => store.watch({ ...events, invalidate: () => undefined }),
+    };
+    const own = new Watcher(quiet, { logger: silentLogger, resyncIntervalMs: 60_000 });
+    t.after(() => own.close());
+    await own.start();
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await redis.cli.set('switchyard:route:quiet', 'http://127.0.0.1:1001');
+    const first = own.resync();
+    await started;
+    hold = undefined;
+    await redis.cli.set('switchyard:route:quiet', 'http://127.0.0.1:1002');
+    let secondDone = false;
+    const second = own.resync().then(() => {
+      secondDone = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(secondDone, false, 'does not resolve while the earlier read is still in flight');
+    release();
+    await first;
+    await second;
+    assert.equal(own.route('quiet')?.target, 'http://127.0.0.1:1002', 'the value written before the second resync() is applied');
+    await redis.cli.del('switchyard:route:quiet');
   });
 
   test('writes through core are compare-and-set, versioned and recorded', async () => {
     const before = await readState(store);
-    const result = await setRoute(store, 'default', 'http://127.0.0.1:4444', { expect: 'http://127.0.0.1:3333', actor: 'test@here' });
+    const current = await readValue(store, 'route', 'default');
+    const result = await setRoute(store, 'default', 'http://127.0.0.1:4444', { expect: current, actor: 'test@here' });
     assert.equal(result.changed, true);
     assert.equal(result.version, before.version + 1);
-    await assert.rejects(setRoute(store, 'default', 'http://127.0.0.1:5555', { expect: 'http://127.0.0.1:3333' }), ConflictError);
+    await assert.rejects(setRoute(store, 'default', 'http://127.0.0.1:5555', { expect: current }), ConflictError);
     const [entry] = await store.history(1);
-    assert.equal(entry?.old, 'http://127.0.0.1:3333');
+    assert.equal(entry?.old, current);
     assert.equal(entry?.new, 'http://127.0.0.1:4444');
     assert.equal(entry?.actor, 'test@here');
     await waitFor(() => watcher.version === result.version, { what: 'version applied' });
