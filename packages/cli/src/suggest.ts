@@ -7,7 +7,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    // A word cut short (`maintenance of`) is closer to what it starts (`maintenance off`) than to a neighbour (`maintenance on`).
+    const distance =
+      editDistance(word.toLowerCase(), candidate.toLowerCase()) - (candidate.toLowerCase().startsWith(word.toLowerCase()) ? 0.5 : 0);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

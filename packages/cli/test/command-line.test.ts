@@ -40,6 +40,8 @@ describe('command line', () => {
     [['staus'], /unknown command "staus" \(did you mean switchyard status\?\)/],
     [['route', 'lsit'], /unknown command "route lsit" \(did you mean switchyard route list\?\)/],
     [['maintenace', 'on'], /unknown command "maintenace" \(did you mean switchyard maintenance\?\)/],
+    [['maintenance', 'of'], /unknown command "maintenance of" \(did you mean switchyard maintenance off\?\)/],
+    [['restroe'], /unknown command "restroe" \(did you mean switchyard restore\?\)/],
     [
       ['route', 'set', 'http://a', '--tiemout', '3s'],
       /unknown option --tiemout \(did you mean --timeout\?\); see switchyard route set --help/,
