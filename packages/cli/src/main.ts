@@ -121,12 +121,14 @@ export async function main(argv: readonly string[], io: CliIO = {}): Promise<num
     throw outcome.reason;
   } catch (error) {
     const code = isSwitchyardError(error) ? error.code : undefined;
+    // A Redis that stopped answering would make a polite QUIT wait for its deadline too.
+    if (code === 'SWITCHYARD_ERR_STORE_UNAVAILABLE') abandoned = true;
     const message = redactUrls(((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' '));
     stderr.write(`switchyard: ${message}\n`);
     if (wantsJson) stdout.write(`${JSON.stringify({ error: { code: code ?? 'ERR_UNEXPECTED', message } })}\n`);
     return code && USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed;
   } finally {
-    // An abandoned command's store may be stuck too: close it in the background, do not wait.
+    // An abandoned command's store, or an unanswering one, may be stuck: close it in the background.
     const closing = context?.close().catch(() => undefined);
     if (!abandoned) await closing;
   }
