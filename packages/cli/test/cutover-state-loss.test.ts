@@ -119,6 +119,21 @@ describe('cutover with Redis restarted empty in the middle', () => {
     assert.equal(local.watcher.maintenance('default')?.mode, 'read-only');
   });
 
+  test('a cutover started while Redis has lost the state the front ends apply refuses in pre-flight (not after a convergence timeout), changing nothing', async () => {
+    const { cli, go } = await cutoverWaitingInSync('refused');
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    await restartEmpty();
+    writeFileSync(go, '');
+    const run = await runMain(['cutover', '--to', newApp.url, '--json'], { redis: redis.url });
+    assert.equal(run.code, 1);
+    const error = JSON.parse(run.stdout.trim().split('\n').at(-1) as string).error as { code: string; message: string };
+    assert.equal(error.code, 'SWITCHYARD_ERR_CUTOVER_FAILED');
+    assert.match(error.message, /^Redis lost its state; front ends keep version \d+ .+ switchyard restore, then run the cutover again$/);
+    const keys = (await redis.cli.keys('switchyard:*')).sort();
+    assert.deepEqual(keys, (await redis.cli.keys('switchyard:front:*')).sort(), 'nothing but heartbeats written');
+  });
+
   test('--abort of a cutover whose journal Redis lost says exactly what to run', async () => {
     const { cli, go } = await cutoverWaitingInSync('abort');
     cli.child.kill('SIGKILL');

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { parseMaintenance, parseRoute, stringifyMaintenance } from '@switchyard/core';
 import type { CutoverJournal, CutoverJournalEntry } from '@switchyard/core/internal';
-import { waitForSameState } from '../convergence';
+import { describeLostState, readAgreement, waitForSameState } from '../convergence';
 import { cliError } from '../errors';
 import { checkHealth } from '../health-check';
 import { formatDuration } from '../style';
@@ -20,7 +20,8 @@ export interface Preflight {
 }
 
 /**
- * The pre-flight step up to the plan: no other cutover recorded, the target differs from the route
+ * The pre-flight step up to the plan: no other cutover recorded, Redis has not lost the state the
+ * front ends apply, the target differs from the route
  * and is healthy, every front end applies the state in Redis, and each step's own checks. Changes nothing.
  */
 export async function checkAndPlan(
@@ -31,6 +32,11 @@ export async function checkAndPlan(
   const checks: string[] = [];
   const existing = await readJournal(store, site);
   if (existing) throw inProgress(existing);
+  // An empty Redis is not what the front ends apply: the route read below would be wrong (none).
+  const agreement = await readAgreement(store);
+  if (agreement.lostState.length > 0) {
+    throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `${describeLostState(agreement.lostState)}, then run the cutover again`);
+  }
   const current = await store.readKeys([store.keys.route(site), store.keys.maintenance(site)]);
   const from = current.values.get(store.keys.route(site)) ?? null;
   const previousMaintenance = current.values.get(store.keys.maintenance(site)) ?? null;
