@@ -112,7 +112,13 @@ export class FrontEnd {
       // Redis keeps being retried; its first full read decides what follows.
       this.watcher.seed(snapshot);
       this.logger.warn(
-        { store: this.store.description, snapshot: this.snapshotPath, savedAt: snapshot.savedAt, version: snapshot.version },
+        {
+          event: 'snapshot-served',
+          store: this.store.description,
+          snapshot: this.snapshotPath,
+          savedAt: snapshot.savedAt,
+          version: snapshot.version,
+        },
         'store unreachable at start; serving the state saved in the snapshot file',
       );
     } finally {
@@ -164,7 +170,9 @@ export class FrontEnd {
     // Saves run one after another, so an older state never overwrites a newer one.
     this.saving = this.saving
       .then(() => writeSnapshotFile(path, state))
-      .catch((error: Error) => this.logger.warn({ snapshot: path, err: error.message }, 'could not save the state snapshot'));
+      .catch((error: Error) =>
+        this.logger.warn({ event: 'snapshot-not-saved', snapshot: path, err: error.message }, 'could not save the state snapshot'),
+      );
   }
 
   private scheduleStatsPublish(): void {

@@ -206,7 +206,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         if (command.status !== 'ready') return;
         if (pushes) {
           logger.warn(
-            { store: description, err: (error as Error).message },
+            { event: 'tracking-refused', store: description, err: (error as Error).message },
             'Redis refused CLIENT TRACKING: changes will only be seen by the periodic resync',
           );
         }

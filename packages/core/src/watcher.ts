@@ -219,7 +219,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       stateKeys += 1;
     }
     if (stateKeys > 0 && this.table.stateWritten()) {
-      this.logger.warn({ store: this.store.description }, 'state written to the store again; following it');
+      this.logger.warn({ event: 'store-followed-again', store: this.store.description }, 'state written to the store again; following it');
       this.raise('full');
     }
     // The version key changes with every Switchyard write; re-reading it alone keeps `version` fresh.
@@ -248,7 +248,8 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       while (this.need !== 'none' && this.phase === 'reading') await this.readOnce();
     } catch (error) {
       // Unreachable store: keep serving what we have; the next `up` (or the timer) reads everything.
-      if (this.connected && !this.closed) this.logger.debug({ err: (error as Error).message }, 'sync failed; will retry');
+      if (this.connected && !this.closed)
+        this.logger.debug({ event: 'sync-failed', err: (error as Error).message }, 'sync failed; will retry');
       for (const resolve of this.fullWaiters.splice(0)) resolve();
     } finally {
       if (this.phase === 'reading') this.phase = 'idle';
@@ -296,7 +297,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     const result = this.table.applyFull(all, { judgeLostState: need === 'full-after-outage' });
     if (result.lost) {
       this.logger.warn(
-        { store: this.store.description, ...result.lost },
+        { event: 'store-lost-state', store: this.store.description, ...result.lost },
         'store came back without the state this front end applies (restarted empty?); keeping the last good state until state is written again',
       );
     }
@@ -327,7 +328,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     for (const { key, error } of result.invalid) {
       this.warnings.warn(
         key,
-        { key, err: error.message, code: error.code },
+        { event: 'invalid-value', key, err: error.message, code: error.code },
         'ignoring malformed value in the store; the last good value stays in force',
       );
       this.emit('invalid', key, error);
@@ -344,7 +345,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     this.raiseQuietly('full-after-outage');
     this.pendingKeys.clear();
     this.logger.warn(
-      { store: this.store.description, err: error.message },
+      { event: 'store-unreachable', store: this.store.description, err: error.message },
       'store unreachable; serving the last good state until it is back',
     );
     this.emit('down', error);
@@ -352,7 +353,10 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
 
   private onUp(): void {
     if (this.downSince !== undefined) {
-      this.logger.warn({ store: this.store.description, downMs: Date.now() - this.downSince }, 'store reachable again; resyncing');
+      this.logger.warn(
+        { event: 'store-reachable', store: this.store.description, downMs: Date.now() - this.downSince },
+        'store reachable again; resyncing',
+      );
       this.downSince = undefined;
       this.emit('up');
     }

@@ -50,7 +50,7 @@ test('where CLIENT TRACKING is refused, the front end says so once and polls ins
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', { what: 'change seen by polling' });
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:4444');
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:4444', { what: 'second change seen by polling' });
-    assert.equal(lines.filter((line) => line.includes('refused CLIENT TRACKING')).length, 1, 'said once');
+    assert.equal(lines.filter((line) => JSON.parse(line).event === 'tracking-refused').length, 1, 'said once');
   } finally {
     await front.close();
     await redis.stop();

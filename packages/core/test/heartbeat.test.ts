@@ -114,7 +114,7 @@ describe('warnings about malformed values', () => {
     for (let index = 0; index < 1000; index += 1) await redis.cli.set('switchyard:route:default', `garbage-${index}`);
     await redis.cli.set('switchyard:route:other', 'garbage');
     await waitFor(() => front.watcher.invalidKeys.length === 2, { what: 'both keys invalid' });
-    const malformed = lines.filter((line) => JSON.parse(line).msg.startsWith('ignoring malformed value'));
+    const malformed = lines.filter((line) => JSON.parse(line).event === 'invalid-value');
     assert.ok(seen > 10, `the watcher saw many distinct bad values (${seen})`);
     // Three per key per 10 s: an operator's successive typos stay visible, a flood does not fill the disk.
     assert.deepEqual(

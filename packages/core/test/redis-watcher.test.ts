@@ -231,7 +231,7 @@ describe('fail-static', () => {
     await waitFor(() => !front.watcher.connected, { what: 'outage noticed' });
     await redis.restart();
     await waitFor(() => front.watcher.connected, { what: 'reconnect', timeoutMs: 10_000 });
-    await waitFor(() => lines.some((line) => line.includes('came back without the state')), { what: 'lost state reported' });
+    await waitFor(() => lines.some((line) => JSON.parse(line).event === 'store-lost-state'), { what: 'lost state reported' });
     // Several slow resyncs (every 100 ms here) later, nothing was deleted.
     const syncs = await new Promise<number>((resolve) => {
       let count = 0;
@@ -247,7 +247,7 @@ describe('fail-static', () => {
     assert.equal(syncs, 5);
     assert.equal(front.watcher.route('default')?.target, 'http://127.0.0.1:1111');
     assert.equal(front.watcher.route('blog')?.target, 'http://127.0.0.1:1112');
-    assert.equal(lines.filter((line) => line.includes('came back without the state')).length, 1, 'said once');
+    assert.equal(lines.filter((line) => JSON.parse(line).event === 'store-lost-state').length, 1, 'said once');
 
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { what: 'write followed' });

@@ -34,7 +34,7 @@ test('restarted while Redis is down, a front end serves the state from its snaps
   await second.start();
   assert.equal(second.watcher.route('default')?.target, 'http://127.0.0.1:2222');
   assert.equal(second.watcher.maintenance('default')?.mode, 'read-only');
-  assert.equal(lines.filter((line) => line.includes('serving the state saved in the snapshot file')).length, 1);
+  assert.equal(lines.filter((line) => JSON.parse(line).event === 'snapshot-served').length, 1);
 
   await redis.restart();
   await waitFor(() => second.watcher.connected, { timeoutMs: 10_000, what: 'reconnect' });
