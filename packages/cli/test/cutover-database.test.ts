@@ -96,20 +96,19 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
     }
   });
 
-  test('resumed after a crash while fenced: not fenced twice, so a failure before promotion still unfences the source', async () => {
-    // The journal a cutover leaves when its process dies in the database step, after fencing the source.
-    const maintenance = JSON.stringify({ mode: 'read-only', startedAt: new Date().toISOString(), by: 'test' });
+  /** The journal a cutover leaves when its process dies in the database step, after fencing the source. */
+  async function leaveCrashedJournal(): Promise<void> {
     await setMaintenance(store, 'default', { mode: 'read-only' });
-    const current = await readValue(store, 'maintenance', 'default');
+    const current = (await readValue(store, 'maintenance', 'default')) as string;
     const now = new Date().toISOString();
     await writeJournal(store, 'default', {
-      id: 'c-resume-test',
+      id: 'c-crashed-test',
       site: 'default',
       step: 'database',
       from: oldApp.url,
       to: newApp.url,
       previousMaintenance: null,
-      maintenance: current ?? maintenance,
+      maintenance: current,
       startedAt: now,
       updatedAt: now,
       by: 'test',
@@ -125,6 +124,37 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
         },
       },
     });
+  }
+
+  test('--abort after a crash while fenced: without the URLs it stays in maintenance and asks for them; with them it unfences', async () => {
+    await leaveCrashedJournal();
+    await primary.query('ALTER SYSTEM SET default_transaction_read_only = on');
+    await primary.query('SELECT pg_reload_conf()');
+    try {
+      const without = await runMain(['cutover', '--abort', '--yes'], { redis: STORE });
+      assert.equal(without.code, 1, without.stdout + without.stderr);
+      assert.match(without.stderr, /still fenced .* run --abort again with --db-source and --db-target/);
+      assert.equal(await sourceReadOnly(), 'on');
+      assert.match((await readValue(store, 'maintenance', 'default')) ?? '', /read-only/, 'maintenance stays on over a read-only database');
+      assert.notEqual(await store.getCutover('default'), null);
+
+      const withUrls = await runMain(['cutover', '--abort', '--yes', '--db-source', db().source, '--db-target', db().target], {
+        redis: STORE,
+      });
+      assert.equal(withUrls.code, 0, withUrls.stdout + withUrls.stderr);
+      assert.match(withUrls.stdout, /source database unfenced/);
+      assert.doesNotMatch(withUrls.stdout + withUrls.stderr, /hunter2/);
+      assert.equal(await sourceReadOnly(), 'off');
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+      assert.equal(await store.getCutover('default'), null);
+    } finally {
+      await primary.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await primary.query('SELECT pg_reload_conf()');
+    }
+  });
+
+  test('resumed after a crash while fenced: not fenced twice, so a failure before promotion still unfences the source', async () => {
+    await leaveCrashedJournal();
     // A write the standby has not replayed (replay paused), then the fence the crashed run had set.
     await standby.query('SELECT pg_wal_replay_pause()');
     await primary.query("INSERT INTO items (note) VALUES ('before the crash')");

@@ -93,7 +93,9 @@ export const cutoverCommand: CommandSpec = {
       'health-timeout',
       'force',
       'drain-timeout',
-      ...DATABASE_FLAGS,
+      'max-lag',
+      'fence-source',
+      'rollback-after-promote',
     ];
     const misplaced = [...(mode === 'to' ? [] : onlyWithTo), ...(mode === 'abort' ? onlyToOrResume : [])].filter((name) => args.has(name));
     if (misplaced.length > 0) {
@@ -107,7 +109,7 @@ export const cutoverCommand: CommandSpec = {
     };
     context.signal.addEventListener('abort', onInterrupt, { once: true });
     try {
-      if (args.flag('abort')) return await abort(context, progress, convergenceTimeout(args));
+      if (args.flag('abort')) return await abort(context, progress, convergenceTimeout(args), databaseOptions(args).db);
       const steps = stepOptions(context, args, progress);
       if (args.flag('resume')) await resumeCutover(steps);
       else {
@@ -184,7 +186,12 @@ function databaseOptions(args: ParsedArgs): Pick<CutoverStepOptions, 'db'> {
   };
 }
 
-async function abort(context: CommandContext, progress: CutoverProgress, convergenceTimeoutMs: number): Promise<number> {
+async function abort(
+  context: CommandContext,
+  progress: CutoverProgress,
+  convergenceTimeoutMs: number,
+  db: CutoverStepOptions['db'],
+): Promise<number> {
   if (!(await context.confirm(`Undo the unfinished cutover of ${context.site}?`))) {
     throw new SwitchyardError('SWITCHYARD_ERR_ABORTED', 'abort cancelled; nothing changed');
   }
@@ -193,6 +200,7 @@ async function abort(context: CommandContext, progress: CutoverProgress, converg
     site: context.site,
     convergenceTimeoutMs,
     onEvent: progress.onEvent,
+    ...(db ? { db } : {}),
   });
   if (context.json) context.printJson({ type: 'aborted', cutoverId: report.cutoverId, site: report.site, cleanup: report.cleanup });
   else context.print(context.style.green(`cutover ${report.cutoverId} undone: ${report.cleanup.summary}`));

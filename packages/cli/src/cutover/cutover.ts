@@ -124,6 +124,7 @@ export async function abortCutover(options: CutoverBaseOptions): Promise<Cutover
     failedStep: journal.step,
     wholeCutover: true,
     report,
+    db: options.db,
   });
   if (cleanup.journalKept) {
     throw cliError('SWITCHYARD_ERR_CUTOVER_FAILED', `abort of cutover ${journal.id} incomplete: ${cleanup.problems.join('; ')}`);

@@ -16,6 +16,12 @@ export interface CutoverBaseOptions {
   onEvent?: (event: CutoverEvent) => void;
   /** Aborting interrupts the cutover: the running command is killed, then everything is put back. */
   signal?: AbortSignal;
+  /**
+   * Moves the database too, by replication (the database step; `--db-source`, `--db-target`). Give
+   * it again to `resumeCutover` and to `abortCutover` (which unfences the source with it): the URLs,
+   * which may carry passwords, are never journaled.
+   */
+  db?: CutoverDatabaseOptions;
 }
 
 /** Options of the steps that cutover and resumeCutover run. */
@@ -38,8 +44,6 @@ export interface CutoverStepOptions extends CutoverBaseOptions {
   skipHealthCheck?: boolean;
   /** How long in-flight writes may take to finish once maintenance is on. Default 30 000 ms. */
   drainTimeoutMs?: number;
-  /** Moves the database too, by replication (the database step; `--db-source`, `--db-target`). */
-  db?: CutoverDatabaseOptions;
 }
 
 /**

@@ -187,6 +187,7 @@ export class CutoverRun {
       failedStep: step,
       wholeCutover: false,
       report: (action, ok, detail) => this.emit({ type: 'cleanup', action, ok, detail }),
+      db: this.options.db,
     });
     const error = new CutoverError({
       aborted,

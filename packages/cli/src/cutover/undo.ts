@@ -5,6 +5,7 @@ import { putBack } from '../rollback';
 import type { CutoverCleanup, CutoverCleanupAction } from './events';
 import { createJournal, writeJournal } from './journal';
 import { writeBackKeptState } from './lost-state';
+import type { CutoverDatabaseOptions } from './options';
 import { CUTOVER_STEP_DEFINITIONS, type CutoverUndoOutcome } from './steps';
 
 /** Options of undoCutover. */
@@ -19,6 +20,8 @@ export interface UndoOptions {
   readonly wholeCutover: boolean;
   /** Told about each clean-up action as it happens. */
   readonly report: (action: CutoverCleanupAction, ok: boolean, detail: string) => void;
+  /** The database URLs given to this run (never journaled), for an undo that must reconnect. */
+  readonly db?: CutoverDatabaseOptions;
 }
 
 /**
@@ -81,6 +84,7 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
         failedStep: options.failedStep,
         wholeCutover: options.wholeCutover,
         report,
+        db: options.db,
         putBack: async (kind, change) => {
           const result = await putBack(store, site, kind, change, { actor: options.actor, action: options.action, cutoverId: journal.id });
           if (result.result === 'written') {

@@ -146,18 +146,22 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
     );
   },
 
-  async undo({ journal, entry, report }) {
-    const move = live.get(journal.id);
+  async undo({ journal, entry, report, db }) {
+    let move = live.get(journal.id);
     try {
       // No database in this cutover: nothing to say.
       if (!entry) return { restored: true, summary: '' };
       if (entry.fenced !== true) return { restored: true, summary: entry.promoting ? 'old database untouched' : 'databases untouched' };
+      // Another process (`--abort` after a crash): reconnect with the URLs given again.
+      if (!move && db) move = await openDatabaseMove(db.source, db.target, { queryTimeoutMs: db.queryTimeoutMs }).catch(() => undefined);
       if (!move) {
         const problem =
-          `the source database ${entry.source} is still fenced (read-only) and this process cannot reach it: undo it there` +
+          `the source database ${entry.source} is still fenced (read-only) and this process cannot reach it: run --abort again with` +
+          ' --db-source and --db-target, or undo it there' +
           ' (PostgreSQL: ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf(); MySQL/MariaDB: SET GLOBAL read_only = OFF, which ends super_read_only too)';
         report(false, problem);
-        return { restored: false, summary: 'source database left fenced', problem };
+        // Lifting maintenance onto a read-only database would fail the site's writes: stay, keep the journal.
+        return { restored: false, summary: 'source database left fenced', problem, blocked: true };
       }
       await move.unfence();
       report(true, `source database ${move.source} accepts writes again`);
@@ -167,6 +171,7 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
       report(false, problem);
       return { restored: false, summary: 'source database left fenced', problem };
     } finally {
+      if (move && !live.has(journal.id)) await move.close().catch(() => undefined);
       await release(journal);
     }
   },

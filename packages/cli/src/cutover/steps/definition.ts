@@ -2,7 +2,7 @@ import type { StateKind, Store } from '@switchyard/core';
 import type { CutoverJournal, CutoverJournalEntry } from '@switchyard/core/internal';
 import type { PutBackOutcome } from '../../rollback';
 import type { CutoverPlanLine } from '../events';
-import type { CutoverOptions, CutoverStepOptions } from '../options';
+import type { CutoverDatabaseOptions, CutoverOptions, CutoverStepOptions } from '../options';
 import type { CommandTracker, CutoverTaskContext, TaskOutput } from '../tasks';
 
 /**
@@ -100,6 +100,8 @@ export interface CutoverUndoContext {
   putBack(kind: StateKind, change: { value: string | null; expected: string | null }): Promise<PutBackOutcome>;
   /** Tells the progress display about a clean-up action as it happens. */
   report(ok: boolean, detail: string): void;
+  /** The database URLs given to this run, if any (never journaled): for an undo that must reconnect. */
+  readonly db?: CutoverDatabaseOptions;
 }
 
 /** What a step's undo did. */
