@@ -175,10 +175,12 @@ function subcommands(group: string): string[] {
 function overview(group?: string): string {
   const listed = COMMANDS.filter((spec) => group === undefined || spec.name.startsWith(`${group} `));
   const width = Math.max(...listed.map((spec) => spec.name.length));
-  const globals = Object.entries(GLOBAL_OPTIONS).map(
-    ([name, option]) =>
-      `  ${`${'short' in option ? `-${option.short}, ` : ''}--${name}${'value' in option ? ` ${option.value}` : ''}`.padEnd(22)}  ${option.description}`,
-  );
+  const globalRows = Object.entries(GLOBAL_OPTIONS).map(([name, option]) => [
+    `${'short' in option ? `-${option.short}, ` : ''}--${name}${'value' in option ? ` ${option.value}` : ''}`,
+    option.description,
+  ]);
+  const globalWidth = Math.max(...globalRows.map(([left]) => (left as string).length));
+  const globals = globalRows.map(([left, right]) => `  ${(left as string).padEnd(globalWidth)}  ${right}`);
   return [
     `Usage: switchyard ${group ?? '<command>'} ${group ? '<sub-command> ' : ''}[options]`,
     '',
