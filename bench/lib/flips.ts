@@ -17,6 +17,7 @@ export interface FlipRow {
   readonly startupMs: number;
   /** Redis CPU (user + sys) during the flips, in % of one core. */
   readonly redisCpu: number;
+  /** Redis connections of the front ends (watcher, invalidation subscriber, …), all of them. */
   readonly redisClients: number;
 }
 
@@ -28,26 +29,38 @@ async function redisInfo(redis: RedisServer): Promise<{ cpu: number; clients: nu
   return { cpu: field('used_cpu_user') + field('used_cpu_sys'), clients: field('connected_clients') };
 }
 
-function runWatchers(redis: RedisServer, count: number, flips: number): Promise<{ startupMs: number; flips: number[][]; missed: number }> {
+function runWatchers(
+  redis: RedisServer,
+  count: number,
+  flips: number,
+): Promise<{ startupMs: number; flips: number[][]; missed: number; clients: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [...NODE_ARGS, join(__dirname, '..', 'servers', 'watchers.ts'), redis.url, String(count), String(flips)],
       {
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['pipe', 'pipe', 'inherit'],
         env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn' },
       },
     );
     track(child);
     let out = '';
+    let clients = Number.NaN;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
+      if (out.includes('"ready":true') && Number.isNaN(clients)) {
+        clients = 0;
+        void redisInfo(redis).then((info) => {
+          clients = info.clients;
+          child.stdin.write('go\n');
+        });
+      }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? ''));
+        resolve({ ...JSON.parse(out.trim().split('\n').at(-1) ?? ''), clients });
       } catch {
         reject(new Error(`watchers ${count} exited with ${code} without a result`));
       }
@@ -66,14 +79,7 @@ export async function measureFlips(
   for (const watchers of counts) {
     const before = await redisInfo(redis);
     const wallStart = Date.now();
-    let peakClients = 0;
-    const poll = setInterval(() => {
-      void redisInfo(redis).then((info) => {
-        peakClients = Math.max(peakClients, info.clients);
-      });
-    }, 250);
     const result = await runWatchers(redis, watchers, flips);
-    clearInterval(poll);
     const after = await redisInfo(redis);
     const each = result.flips.flat();
     const all = result.flips.filter((times) => times.length === watchers).map((times) => Math.max(...times));
@@ -85,8 +91,8 @@ export async function measureFlips(
       missed: result.missed,
       startupMs: result.startupMs,
       redisCpu: ((after.cpu - before.cpu) * 1000 * 100) / (Date.now() - wallStart),
-      // Minus the bench's own client.
-      redisClients: peakClients - 1,
+      // The front ends' own: minus the bench's client and the flipping one.
+      redisClients: result.clients - 2,
     };
     log(
       `${watchers} watchers: each p99 ${row.each.p99.toFixed(2)} ms, all p99 ${row.all.p99.toFixed(2)} ms, missed ${row.missed}, Redis ${row.redisCpu.toFixed(0)}% CPU, ${row.redisClients} clients`,

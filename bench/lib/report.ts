@@ -169,7 +169,7 @@ export function writeReport(report: RunReport): string {
       '',
       `A bare \`SET switchyard:route:default\` from a plain client, timed until each front end (its watcher's \`change\` event) and the last of them applied it; ${settings.flips} flips per row, all front ends in one process, each with its own Redis connections and heartbeat. Redis CPU is over the whole row (start-up, heartbeats and flips).`,
       '',
-      '| front ends | each: median | each: p99 | all applied: median | all: p99 | all: worst | missed | start-up | Redis CPU | Redis clients |',
+      '| front ends | each: median | each: p99 | all applied: median | all: p99 | all: worst | missed | start-up | Redis CPU | front ends’ Redis connections |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const row of report.flips) {

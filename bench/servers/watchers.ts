@@ -22,6 +22,10 @@ async function main(): Promise<void> {
   }
   const startupMs = performance.now() - t0;
   const cli = new Redis(url, { protocol: 2 });
+  await cli.ping();
+  // The parent counts Redis's connections now, while every front end is connected.
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  await new Promise((resolve) => process.stdin.once('data', resolve));
   const results: number[][] = [];
   let missed = 0;
   for (let flip = 0; flip < flips; flip += 1) {
