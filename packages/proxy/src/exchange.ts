@@ -26,6 +26,8 @@ export class Exchange implements Dispatcher.DispatchHandlers {
   private abortUpstream: ((error?: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private settled = false;
+  /** Set by abort() before undici handed over its abort function. */
+  private abortReason: Error | undefined;
 
   constructor(
     private readonly owner: ExchangeOwner,
@@ -43,6 +45,14 @@ export class Exchange implements Dispatcher.DispatchHandlers {
     this.abortUpstream = abort;
     // Queued for a free connection while the client left: do not start the exchange at all.
     if (this.res.destroyed) abort(CLIENT_GONE);
+    else if (this.abortReason) abort(this.abortReason);
+  }
+
+  /** Ends the exchange early; the owner's `failed` gets `reason`. */
+  abort(reason: Error): void {
+    if (this.settled) return;
+    if (this.abortUpstream) this.abortUpstream(reason);
+    else this.abortReason = reason;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {

@@ -2,7 +2,7 @@ import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'nod
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isSwitchyardError, type Logger, noteRequest, SwitchyardError, type UpstreamFailureKind } from '@switchyard/core';
-import { canonicalizeRequest, createSiteSelector, refuseUpgrade } from '@switchyard/core/internal';
+import { canonicalizeRequest, createSiteSelector, messageResponse, refuseUpgrade, writeResponse } from '@switchyard/core/internal';
 import HttpProxy from 'http-proxy';
 import { failureStatus, type ProxyFailure, sendFailure } from './error-page';
 import { CLIENT_GONE, Exchange, type ExchangeOwner } from './exchange';
@@ -10,6 +10,7 @@ import { upstreamRequestHeaders, withContentLength } from './headers';
 import { toFlatHeaders, toHeaderMap, type UpstreamRequest } from './hooks';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';
 import { type Rewriter, requestBody } from './request-shaping';
+import { CUT_FOR_MAINTENANCE, UploadingWrites } from './uploading-writes';
 import { UpstreamPools } from './upstream-pools';
 
 /** Where one request goes: the site it belongs to and that site's current target. */
@@ -40,6 +41,8 @@ export class ProxyEngine implements ExchangeOwner {
   /** Client sockets of open WebSocket tunnels, closed by close(). */
   private readonly tunnels = new Set<Duplex>();
   private readonly attachedServers = new Set<Server>();
+  /** Writes whose body is still arriving: cut when their site enters maintenance. */
+  private readonly uploads: UploadingWrites;
   /** The first request refused for a consumed body is a warning; the rest are debug. */
   private consumedBodyReported = false;
 
@@ -48,6 +51,7 @@ export class ProxyEngine implements ExchangeOwner {
     this.logger = this.options.logger;
     this.selectSite = createSiteSelector(this.options.frontEnd.watcher, this.options);
     this.pools = new UpstreamPools(this.options);
+    this.uploads = new UploadingWrites(this.options.frontEnd.watcher);
     this.wsProxy = HttpProxy.createProxyServer({});
     this.wsProxy.on('proxyReqWs', this.onProxyReqWs);
     // Every call passes a callback, so this only guards against http-proxy's own "no target" emit.
@@ -108,6 +112,7 @@ export class ProxyEngine implements ExchangeOwner {
     const upstream = this.pools.for(target);
     const done = this.options.frontEnd.stats.begin(req.method, target);
     const exchange = new Exchange(this, req, res, site, target, done);
+    if (body.kind === 'stream') this.uploads.track(exchange);
     const { pathRewrite, on } = this.options;
     // route() ran the path rule: req.url is the canonical origin-form target.
     const url = pathRewrite ? this.rewrite(req, pathRewrite) : (req.url ?? '/');
@@ -166,6 +171,10 @@ export class ProxyEngine implements ExchangeOwner {
 
   failed(exchange: Exchange, error: Error, clientGone: boolean): void {
     const { req, res } = exchange;
+    if (error === CUT_FOR_MAINTENANCE) {
+      this.cutForMaintenance(exchange);
+      return;
+    }
     if (clientGone) {
       if (error !== CLIENT_GONE)
         this.logger.debug({ ...this.describe(exchange), err: error.message }, 'client went away during a proxied request');
@@ -179,6 +188,33 @@ export class ProxyEngine implements ExchangeOwner {
     }
     this.options.on?.error?.(error, req, res);
     if (!res.headersSent && !res.writableEnded) sendFailure(req, res, failure);
+  }
+
+  /**
+   * A write still uploading when maintenance started: answered as maintenance refuses writes (503,
+   * `Retry-After`), and the connection closed, since the rest of its body will not be read.
+   */
+  private cutForMaintenance(exchange: Exchange): void {
+    const { req, res } = exchange;
+    this.logger.info({ ...this.describe(exchange) }, 'write cut: maintenance started while its body was still arriving');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const socket = req.socket;
+    res.setHeader('connection', 'close');
+    writeResponse(
+      req,
+      res,
+      messageResponse(req, {
+        status: 503,
+        error: 'maintenance',
+        title: 'Down for maintenance',
+        message: 'Maintenance started while this request was being sent; it was not processed. Please try again shortly.',
+        headers: { 'Retry-After': '5' },
+      }),
+    );
+    res.once('finish', () => socket.destroy());
   }
 
   /** Proxies a WebSocket upgrade, once the upgradeGuard (if any) lets it through, to the current target of the request's site. */
@@ -231,6 +267,7 @@ export class ProxyEngine implements ExchangeOwner {
     this.attachedServers.clear();
     for (const socket of this.tunnels) socket.destroy();
     this.pools.destroy();
+    this.uploads.close();
   }
 
   /** Runs the upgradeGuard; a guard that throws is logged and the handshake answered 500, so it cannot crash the server. */
