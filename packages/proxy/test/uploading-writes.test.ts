@@ -84,7 +84,9 @@ for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontK
       assert.equal(response.status, 503, response.error ?? response.body);
       assert.equal(JSON.parse(response.body).error, 'maintenance');
       await waitFor(() => frontEnd.stats.inFlightWrites === 0, { what: 'the in-flight count back to 0' });
-      await waitFor(() => seen.some((entry) => entry.url === '/slow-upload'), { what: `the upstream to see the abort (saw ${JSON.stringify(seen)})` });
+      await waitFor(() => seen.some((entry) => entry.url === '/slow-upload'), {
+        what: `the upstream to see the abort (saw ${JSON.stringify(seen)})`,
+      });
       assert.deepEqual(
         seen.filter((entry) => entry.url === '/slow-upload'),
         [{ url: '/slow-upload', outcome: 'aborted' }],
