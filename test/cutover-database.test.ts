@@ -1,11 +1,16 @@
-// The database-aware cutover end to end on PostgreSQL streaming replication (the flow and its
-// assertions, shared with MariaDB's packages/db/test/mysql-cutover.test.ts, are in
-// support/database-cutover.ts): the old guestbook on the primary, the new one on its standby.
+// The database-aware cutover end to end, once per engine (the flow and its assertions are in
+// support/database-cutover.ts): PostgreSQL streaming replication, the old guestbook on the primary and
+// the new one on its standby; MariaDB GTID replication, the old guestbook on the source and the new one
+// on its replica, as the application account, which MariaDB's read_only fence stops. One file, so the
+// two heavy runs never share the machine with each other.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cutoverUnderLoad } from './support/database-cutover';
+import { MARIADB_GUESTBOOK_SCHEMA, startMariaDbGuestbook } from './support/mariadb-guestbook';
+import { ACCOUNTS, MariaDbServer, mariadbMissing } from './support/mariadb-server';
 import { GUESTBOOK_SCHEMA, type PostgresGuestbook, startPostgresGuestbook } from './support/postgres-guestbook';
 import { PostgresServer, postgresMissing } from './support/postgres-server';
+import type { SqlGuestbook } from './support/sql-guestbook';
 
 test('cutover with PostgreSQL streaming replication under write load: no failed request, no lost write', {
   skip: postgresMissing,
@@ -41,5 +46,49 @@ test('cutover with PostgreSQL streaming replication under write load: no failed 
   } finally {
     await Promise.all(apps.map((app) => app.close()));
     await Promise.all([primary.stop(), standby.stop()]);
+  }
+});
+
+test('cutover with MariaDB GTID replication under write load: no failed request, no lost write', { skip: mariadbMissing() }, async (t) => {
+  const [source, replica] = (await MariaDbServer.startAll([{ serverId: 1 }, { serverId: 2, readOnly: true }])) as [
+    MariaDbServer,
+    MariaDbServer,
+  ];
+  const apps: SqlGuestbook[] = [];
+  try {
+    await source.query('CREATE DATABASE app');
+    await source.query(MARIADB_GUESTBOOK_SCHEMA);
+    await replica.replicate(source);
+    await replica.caughtUpWith(source);
+    const oldApp = await startMariaDbGuestbook({ name: 'old', databaseUrl: source.urlFor('app', 'app') });
+    apps.push(oldApp);
+    const newApp = await startMariaDbGuestbook({ name: 'new', databaseUrl: replica.urlFor('app', 'app') });
+    apps.push(newApp);
+    await cutoverUnderLoad(t, {
+      oldApp,
+      newApp,
+      sourceUrl: source.url,
+      targetUrl: replica.url,
+      secret: ACCOUNTS.admin.password,
+      preflightDetail: /database mysql-gtid: .*server_id 1 → 2, GTID Slave_Pos/,
+      presentOnTarget: async (ids) => (await replica.query('SELECT id FROM app.notes WHERE id IN (?)', [ids])).map((row) => String(row.id)),
+      async assertPromoted() {
+        assert.equal(await replica.replicaStatus(), undefined, 'the replica no longer replicates');
+        assert.equal(Number(await replica.value('SELECT @@read_only')), 0, 'the replica is writable');
+      },
+      async assertSourceFenced() {
+        const worker = await source.connect(ACCOUNTS.app.user, ACCOUNTS.app.password, 'app');
+        try {
+          await assert.rejects(worker.query("INSERT INTO notes (id, text) VALUES ('late', 'a cron job')"), {
+            code: 'ER_OPTION_PREVENTS_STATEMENT',
+          });
+        } finally {
+          await worker.end();
+        }
+      },
+    });
+  } finally {
+    await Promise.all(apps.map((app) => app.close()));
+    await Promise.all([source.stop(), replica.stop()]);
   }
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createStore, readState, silentLogger } from '@switchyard/core';
 import type { DemoSummary } from '../examples/migration-demo/src/demo-summary';
+import { ACCOUNTS, mariadbMissing } from './support/mariadb-server';
 import { postgresMissing } from './support/postgres-server';
 import { RedisServer } from './support/redis-server';
 import { type ProcessExit, repositoryRoot, startTypeScriptProcess } from './support/typescript-process';
@@ -85,6 +86,28 @@ describe('migration demo with SWITCHYARD_DEMO_DB=postgres', { skip: postgresMiss
     assert.equal(typeof summary.cutover.catchUpMs, 'number');
     assert.match(run.stdout, /maintenance window \d+ ms, database catch-up \d+ ms/);
     assert.match(run.stdout, /Proof: read the promoted standby directly: (\d+) of \1 acknowledged writes present, 0 lost/);
+  });
+});
+
+describe('migration demo with SWITCHYARD_DEMO_DB=mysql', { skip: mariadbMissing() }, () => {
+  test('--short, against Redis: a MariaDB source and its GTID replica moved by the CLI; none lost, none failed, no password printed', async () => {
+    const redis = await RedisServer.start();
+    try {
+      const run = await runDemo(['--short'], { SWITCHYARD_DEMO_DB: 'mysql', SWITCHYARD_REDIS_URL: redis.url }, 90_000);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const { summary } = run;
+      assert.equal(summary.cutover.ok, true, `${summary.cutover.error}\n${run.stdout}${run.stderr}`);
+      assert.equal(summary.writes.lost, 0, `lost writes: ${summary.writes.lostIds.join(', ')}`);
+      assert.ok((summary.writes.byServer.old ?? 0) > 0 && (summary.writes.byServer.new ?? 0) > 0, JSON.stringify(summary.writes.byServer));
+      assert.equal(summary.requests.failed, 0, JSON.stringify(summary.requests.outcomes));
+      assert.equal(typeof summary.cutover.catchUpMs, 'number');
+      assert.match(run.stdout, /switchyard cutover .*--db-source '?mysql:\/\/switchyard:\*\*\*@127\.0\.0\.1:\d+\//);
+      assert.match(run.stdout, /database mysql-gtid/);
+      assert.match(run.stdout, /Proof: read the promoted replica directly: (\d+) of \1 acknowledged writes present, 0 lost/);
+      assert.doesNotMatch(run.stdout + run.stderr, new RegExp(ACCOUNTS.admin.password));
+    } finally {
+      await redis.stop();
+    }
   });
 });
 

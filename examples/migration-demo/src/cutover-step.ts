@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { dirname, extname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CutoverEvent, type CutoverStepReport, cutover } from '@switchyard/cli';
-import type { Store } from '@switchyard/core';
+import { redactUrl, type Store } from '@switchyard/core';
 import { copyDatabase } from './guestbook-db';
 
 /** Options of runCutover. */
@@ -58,7 +58,7 @@ async function runInProcessCutover(options: CutoverRunOptions): Promise<CutoverO
   options.say(
     data.kind === 'copy'
       ? 'cutover() in process; sync = copyDatabase(old.db, new.db)'
-      : 'cutover() in process; db = { source: the primary, target: its standby, fenceSource: true }',
+      : 'cutover() in process; db = { source: the old database, target: its replica, fenceSource: true }',
   );
   try {
     await cutover({
@@ -98,7 +98,8 @@ async function runCliCutover(options: CutoverRunOptions): Promise<CutoverOutcome
   if (options.holdMs > 0) args.push('--hold', String(options.holdMs));
   // --json: one event per line, which the transcript prints the same way as in process.
   args.push('--json');
-  options.say(`switchyard ${args.map(shellQuote).join(' ')}`);
+  // The database URLs may carry passwords: printed without them.
+  options.say(`switchyard ${args.map((arg) => shellQuote(redactUrl(arg))).join(' ')}`);
   // The binary's entry point next to the CLI module this process loads: src/bin.ts under the
   // switchyard-source condition (`npm run demo`), else the build's dist/bin.js.
   const cliModule = require.resolve('@switchyard/cli');

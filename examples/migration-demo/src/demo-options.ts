@@ -21,8 +21,9 @@ export interface DemoOptions {
    * `sqlite` (default): two SQLite files, the cutover's sync copies one over the other.
    * `postgres` (`SWITCHYARD_DEMO_DB=postgres`): a PostgreSQL primary and its streaming standby,
    * started by the demo; the cutover's database step catches the standby up and promotes it.
+   * `mysql` (`SWITCHYARD_DEMO_DB=mysql` or `mariadb`): the same with a MariaDB source and its GTID replica.
    */
-  database: 'sqlite' | 'postgres';
+  database: 'sqlite' | 'postgres' | 'mysql';
   help: boolean;
 }
 
@@ -46,7 +47,9 @@ With SWITCHYARD_REDIS_URL set, state lives in that Redis and the cutover is run 
 switchyard CLI as a child process; without it, everything runs in this process on memory://.
 With SWITCHYARD_DEMO_DB=postgres the guestbook lives in PostgreSQL instead: a primary and its
 streaming standby (initdb, pg_basebackup -R; needs the postgresql package), started by the demo,
-moved by the cutover's database step (fence, catch-up, promote) instead of a copy.`;
+moved by the cutover's database step (fence, catch-up, promote) instead of a copy.
+SWITCHYARD_DEMO_DB=mysql does the same with a MariaDB source and its GTID replica
+(mariadb-install-db, mariadbd; needs the mariadb-server package).`;
 
 /** Parses the demo's command line; throws SWITCHYARD_ERR_USAGE with a readable message. */
 export function parseDemoOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoOptions {
@@ -93,7 +96,8 @@ function parse(argv: readonly string[]) {
 function demoDatabase(raw: string | undefined): DemoOptions['database'] {
   if (raw === undefined || raw === '' || raw === 'sqlite') return 'sqlite';
   if (raw === 'postgres' || raw === 'postgresql') return 'postgres';
-  throw new SwitchyardError('SWITCHYARD_ERR_USAGE', `SWITCHYARD_DEMO_DB must be sqlite or postgres, not ${JSON.stringify(raw)}`);
+  if (raw === 'mysql' || raw === 'mariadb') return 'mysql';
+  throw new SwitchyardError('SWITCHYARD_ERR_USAGE', `SWITCHYARD_DEMO_DB must be sqlite, postgres or mysql, not ${JSON.stringify(raw)}`);
 }
 
 function number(raw: string | undefined, flag: string, fallback: number, min: number, max: number): number {

@@ -10,8 +10,7 @@ import { type DemoSummary, judge } from './demo-summary';
 import { startFrontEndServer } from './front-end-server';
 import { copyDatabase, openGuestbookDb } from './guestbook-db';
 import { countByServer, LoadGenerator, type LoadResult } from './load-generator';
-import { postgresNotes } from './postgres-notes';
-import { startPostgresPair } from './postgres-pair';
+import { type ReplicatedPair, startReplicatedPair } from './replicated-pair';
 import { proveAcknowledgedWrites, proveAgainst, type WriteProof } from './write-proof';
 
 /** Notes the old server already holds before the demo starts: the data being migrated. */
@@ -51,18 +50,18 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
         ? `Switchyard migration demo: state in Redis (${store.description}), cutover by the switchyard CLI`
         : 'Switchyard migration demo: state in process (memory://), cutover() called in process',
     );
-    const postgres = options.database === 'postgres' ? await startPostgresPair(SEED_NOTES) : undefined;
-    if (postgres) servers.push(postgres);
-    const { oldApp, newApp } = postgres
-      ? await startPostgresAppServers(postgres, options.writeDelayMs, logger, servers)
+    const pair = options.database === 'sqlite' ? undefined : await startReplicatedPair(options.database, SEED_NOTES);
+    if (pair) servers.push(pair);
+    const { oldApp, newApp } = pair
+      ? await startReplicatedAppServers(pair, options.writeDelayMs, logger, servers)
       : await startAppServers({ oldDbPath, newDbPath, writeDelayMs: options.writeDelayMs, logger }, servers);
     await setRoute(store, site, oldApp.url, { actor: ACTOR, action: 'route set (demo start)' });
     siteCreated = true;
     const front = await startFrontEndServer({ store, site, logger });
     servers.unshift(front);
-    if (postgres) {
-      say(`  old app server ${oldApp.url}  PostgreSQL primary ${postgres.sourceUrl} (${SEED_NOTES} notes)`);
-      say(`  new app server ${newApp.url}  its streaming standby ${postgres.targetUrl} (read-only until promoted)`);
+    if (pair) {
+      say(`  old app server ${oldApp.url}  ${pair.sourceName} (${SEED_NOTES} notes)`);
+      say(`  new app server ${newApp.url}  ${pair.targetName} (read-only until promoted)`);
     } else {
       say(`  old app server ${oldApp.url}  ${relative(process.cwd(), oldDbPath)} (${SEED_NOTES} notes)`);
       say(`  new app server ${newApp.url}  ${relative(process.cwd(), newDbPath)} (a copy taken before the load)`);
@@ -78,7 +77,7 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
     say(`  before the cutover: ${describeServers(load.acknowledgedBy())} writes acknowledged so far`);
 
     say('');
-    const move = postgres ? 'the standby caught up to the primary and promoted' : 'sync copies old.db over new.db';
+    const move = pair ? pair.moveLine : 'sync copies old.db over new.db';
     say(
       options.holdMs > 0
         ? `Cutover old → new: read-only maintenance, writes held up to ${options.holdMs} ms, ${move}`
@@ -91,9 +90,7 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
       site,
       to: newApp.url,
       holdMs: options.holdMs,
-      data: postgres
-        ? { kind: 'replication', source: postgres.sourceUrl, target: postgres.targetUrl }
-        : { kind: 'copy', oldDbPath, newDbPath },
+      data: pair ? { kind: 'replication', source: pair.sourceUrl, target: pair.targetUrl } : { kind: 'copy', oldDbPath, newDbPath },
       say: (line) => say(`  ${line}`),
     });
     const cutoverEnded = performance.now();
@@ -103,18 +100,18 @@ export async function runMigrationDemo(options: DemoOptions, say: (line: string)
     const result = await load.stop();
     // Stop the app servers before the proof, so it reads what is stored once nobody writes any more.
     let proof: WriteProof;
-    if (postgres) {
-      const apps = servers.filter((server) => server !== postgres);
-      servers.splice(0, servers.length, postgres);
+    if (pair) {
+      const apps = servers.filter((server) => server !== pair);
+      servers.splice(0, servers.length, pair);
       await closeAll(apps);
-      proof = proveAgainst(await postgres.targetNoteIds(), postgres.targetUrl, result.acknowledged.keys());
+      proof = proveAgainst(await pair.targetNoteIds(), pair.targetName, result.acknowledged.keys());
     } else {
       await closeAll(servers);
       proof = proveAcknowledgedWrites(newDbPath, result.acknowledged.keys());
     }
     const summary = judge({ mode, site, holdMs: options.holdMs, cutover, load: result, proof });
     printLoad(say, result);
-    printProof(say, summary, postgres ? 'the promoted standby' : 'new.db');
+    printProof(say, summary, pair ? pair.proofName : 'new.db');
     return summary;
   } finally {
     await load?.stop();
@@ -152,15 +149,15 @@ async function startAppServers(
   return { oldApp, newApp };
 }
 
-async function startPostgresAppServers(
-  pair: { sourceUrl: string; targetUrl: string },
+async function startReplicatedAppServers(
+  pair: ReplicatedPair,
   writeDelayMs: number,
   logger: Logger,
   servers: { close(): Promise<void> }[],
 ): Promise<{ oldApp: AppServer; newApp: AppServer }> {
-  const oldApp = await startAppServer({ name: 'old', notes: postgresNotes(pair.sourceUrl), writeDelayMs, logger });
+  const oldApp = await startAppServer({ name: 'old', notes: pair.notes('source'), writeDelayMs, logger });
   servers.unshift(oldApp);
-  const newApp = await startAppServer({ name: 'new', notes: postgresNotes(pair.targetUrl), writeDelayMs, logger });
+  const newApp = await startAppServer({ name: 'new', notes: pair.notes('target'), writeDelayMs, logger });
   servers.unshift(newApp);
   return { oldApp, newApp };
 }

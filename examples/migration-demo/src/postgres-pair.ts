@@ -1,21 +1,11 @@
 // The PostgreSQL side of `SWITCHYARD_DEMO_DB=postgres`: a primary and its streaming standby, started
 // by the demo on free loopback ports in temp dirs (the same throw-away servers the tests use).
 import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
-import { NOTES_SCHEMA } from './postgres-notes';
-
-/** A primary with the seeded guestbook and its standby; close() stops both and removes their files. */
-export interface PostgresPair {
-  /** The old app server's database (and `--db-source`). */
-  readonly sourceUrl: string;
-  /** The new app server's database (and `--db-target`), read-only until the cutover promotes it. */
-  readonly targetUrl: string;
-  /** Every note id on the target, read with a fresh connection. */
-  targetNoteIds(): Promise<Set<string>>;
-  close(): Promise<void>;
-}
+import { NOTES_SCHEMA, postgresNotes } from './postgres-notes';
+import type { ReplicatedPair } from './replicated-pair';
 
 /** initdb a primary, seed `seedNotes` notes, make a standby with pg_basebackup -R. */
-export async function startPostgresPair(seedNotes: number): Promise<PostgresPair> {
+export async function startPostgresPair(seedNotes: number): Promise<ReplicatedPair> {
   if (postgresMissing) throw new Error(`SWITCHYARD_DEMO_DB=postgres: ${postgresMissing}`);
   const primary = await PostgresServer.primary();
   let standby: PostgresServer | undefined;
@@ -34,6 +24,11 @@ export async function startPostgresPair(seedNotes: number): Promise<PostgresPair
   return {
     sourceUrl: primary.url(),
     targetUrl: target.url(),
+    sourceName: `PostgreSQL primary ${primary.url()}`,
+    targetName: `its streaming standby ${target.url()}`,
+    moveLine: 'the standby caught up to the primary and promoted',
+    proofName: 'the promoted standby',
+    notes: (side) => postgresNotes(side === 'source' ? primary.url() : target.url()),
     async targetNoteIds() {
       return new Set((await target.query<{ id: string }>('SELECT id FROM notes')).map((row) => row.id));
     },
