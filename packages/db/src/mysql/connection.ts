@@ -78,6 +78,8 @@ export class MysqlSession {
   private readonly options: Mysql.ConnectionOptions;
   private readonly connectTimeoutMs: number;
   private connection: Promise<Mysql.Connection> | undefined;
+  /** The connection `connection` resolved to, once it has. */
+  private current: Mysql.Connection | undefined;
   /** True once a connection succeeded. */
   private connected = false;
   /** KILL QUERY statements under way; close() waits for them. */
@@ -107,6 +109,7 @@ export class MysqlSession {
         // A connection that dies while idle must not crash the process; the next statement reconnects.
         connection.on('error', () => this.forget(connection));
         this.connected = true;
+        this.current = connection;
         return connection;
       } catch (error) {
         this.connection = undefined;
@@ -123,9 +126,11 @@ export class MysqlSession {
 
   private forget(connection: Mysql.Connection): void {
     connection.destroy();
-    void this.connection?.then((current) => {
-      if (current === connection) this.connection = undefined;
-    });
+    // Synchronously, so the very next statement opens a fresh connection.
+    if (this.current === connection) {
+      this.current = undefined;
+      this.connection = undefined;
+    }
   }
 
   /** Runs one statement and returns its rows (empty for statements without a result set). */
@@ -198,6 +203,7 @@ export class MysqlSession {
     await Promise.all(this.kills);
     const pending = this.connection;
     this.connection = undefined;
+    this.current = undefined;
     const connection = await pending?.catch(() => undefined);
     if (!connection) return;
     let timer: NodeJS.Timeout | undefined;
