@@ -43,7 +43,8 @@ export {
   type StateWrite,
   type Store,
   type StoreOptions,
-  type StoreWatchEvents,
+  type StoreWatch,
+  type StoreWatchEventMap,
   type WriteResult,
 } from './store';
 export { Watcher, type WatcherEventMap, type WatcherOptions } from './watcher';

@@ -1,6 +1,6 @@
 import { ConflictError } from './errors';
 import { keyLayout } from './keys';
-import { batchKeys, HISTORY_LIMIT, historyTime, storeClosedError } from './store-common';
+import { batchKeys, createStoreWatch, HISTORY_LIMIT, historyTime, storeClosedError } from './store-common';
 import type {
   FrontEndReport,
   HistoryEntry,
@@ -9,7 +9,7 @@ import type {
   StateWrite,
   Store,
   StoreOptions,
-  StoreWatchEvents,
+  StoreWatch,
   WriteResult,
 } from './store-types';
 
@@ -19,7 +19,7 @@ interface MemoryData {
   history: HistoryEntry[];
   fronts: Map<string, { report: FrontEndReport; expiresAt: number }>;
   cutovers: Map<string, string>;
-  watchers: Set<StoreWatchEvents>;
+  watchers: Set<StoreWatch>;
   lastHistoryMs: number;
   historySeq: number;
 }
@@ -47,13 +47,13 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
   }
   const state = data;
   let closed = false;
-  const own = new Set<StoreWatchEvents>();
+  const own = new Set<StoreWatch>();
 
   const open = () => {
     if (closed) throw storeClosedError();
   };
   const notify = (changed: string[]) => {
-    for (const watcher of state.watchers) queueMicrotask(() => watcher.invalidate(changed));
+    for (const watch of state.watchers) queueMicrotask(() => watch.emit('invalidate', changed));
   };
   const nextHistoryId = () => {
     const now = Date.now();
@@ -151,19 +151,20 @@ export function createMemoryStore(name: string, options: Pick<StoreOptions, 'pre
       state.cutovers.set(site, value);
       return true;
     },
-    watch(events) {
+    watch() {
       open();
-      state.watchers.add(events);
-      own.add(events);
-      queueMicrotask(() => events.up());
-      return () => {
-        state.watchers.delete(events);
-        own.delete(events);
-      };
+      const watch = createStoreWatch((closed) => {
+        state.watchers.delete(closed);
+        own.delete(closed);
+      });
+      state.watchers.add(watch);
+      own.add(watch);
+      queueMicrotask(() => watch.emit('up'));
+      return watch;
     },
     async close() {
       closed = true;
-      for (const events of own) state.watchers.delete(events);
+      for (const watch of own) state.watchers.delete(watch);
       own.clear();
     },
   };

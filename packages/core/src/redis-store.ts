@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ConflictError, SwitchyardError } from './errors';
 import { keyLayout, type StateKind } from './keys';
 import { createLogger } from './logger';
-import { batchKeys, HISTORY_LIMIT, historyTime, normalizeReport, redactUrl, storeClosedError } from './store-common';
+import { batchKeys, createStoreWatch, HISTORY_LIMIT, historyTime, normalizeReport, redactUrl, storeClosedError } from './store-common';
 import type {
   BatchOptions,
   HistoryEntry,
@@ -11,7 +11,7 @@ import type {
   StateWrite,
   Store,
   StoreOptions,
-  StoreWatchEvents,
+  StoreWatch,
   WriteResult,
 } from './store-types';
 
@@ -175,7 +175,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   // Watching: a subscriber connection receives invalidations for every watched prefix (BCAST),
   // redirected from the command connection. Both connections change id on reconnect, so tracking
   // is re-issued and watchers resync whenever either comes back.
-  const watchers = new Set<StoreWatchEvents>();
+  const watchers = new Set<StoreWatch>();
   let subscriber: Redis | undefined;
   let subscriberId: number | undefined;
   let pushes = true;
@@ -185,7 +185,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   const markDown = (error: Error) => {
     if (isDown || closed) return;
     isDown = true;
-    for (const events of watchers) events.down(error);
+    for (const watch of watchers) watch.emit('down', error);
   };
   const establish = () => {
     establishing = establishing.then(async () => {
@@ -213,7 +213,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         pushes = false;
       }
       isDown = false;
-      for (const events of watchers) events.up();
+      for (const watch of watchers) watch.emit('up');
     });
   };
   const startSubscriber = () => {
@@ -240,7 +240,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     // The payload is an array of keys, or null when the server flushed: invalidate everything.
     sub.on('messageBuffer', (_channel: Buffer, message: unknown) => {
       const changed = decodeKeys(message);
-      for (const events of watchers) events.invalidate(changed);
+      for (const watch of watchers) watch.emit('invalidate', changed);
     });
     sub.connect().catch((error: Error) => {
       lastError = error;
@@ -333,15 +333,14 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         else await redis.set(keys.cutover(site), value);
       }),
     createCutover: (site, value) => run(async (redis) => (await redis.set(keys.cutover(site), value, 'NX')) === 'OK'),
-    watch(events) {
-      watchers.add(events);
+    watch() {
+      const watch = createStoreWatch((closed) => watchers.delete(closed));
+      watchers.add(watch);
       if (!subscriber) {
         startSubscriber();
         if (command.status === 'wait') ready().catch(() => undefined);
       } else establish();
-      return () => {
-        watchers.delete(events);
-      };
+      return watch;
     },
     async close() {
       if (closed) return;

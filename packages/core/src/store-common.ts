@@ -1,6 +1,17 @@
+import { EventEmitter } from 'node:events';
 import { SwitchyardError } from './errors';
 import type { KeyLayout } from './keys';
-import type { FrontEndReport, StateWrite } from './store-types';
+import type { FrontEndReport, StateWrite, StoreWatch, StoreWatchEventMap } from './store-types';
+
+/** A StoreWatch whose `close()` calls `onClose` (the store forgets it) and drops its listeners. */
+export function createStoreWatch(onClose: (watch: StoreWatch) => void): StoreWatch {
+  const watch = new EventEmitter<StoreWatchEventMap>() as StoreWatch;
+  watch.close = () => {
+    onClose(watch);
+    watch.removeAllListeners();
+  };
+  return watch;
+}
 
 /** How many entries `switchyard:history` keeps (both stores, and the CLI when it trims). */
 export const HISTORY_LIMIT = 10_000;

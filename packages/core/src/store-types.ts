@@ -1,5 +1,6 @@
 // The store's contract: what both stores implement and what every caller reads. Types only, so
 // the stores and their shared helpers can import it without importing each other.
+import type { EventEmitter } from 'node:events';
 import type { KeyLayout, StateKind } from './keys';
 import type { Logger } from './logger';
 
@@ -92,14 +93,19 @@ export interface BatchOptions {
   readonly versionAtLeast?: number;
 }
 
-/** Callbacks a store calls while it is watched. */
-export interface StoreWatchEvents {
+/** Events of a StoreWatch. */
+export interface StoreWatchEventMap {
   /** These keys changed; `null` means anything may have changed (resync everything). */
-  invalidate(keys: readonly string[] | null): void;
-  /** The store became unreachable. Called once per outage. */
-  down(error: Error): void;
+  invalidate: [keys: readonly string[] | null];
+  /** The store became unreachable. Once per outage. */
+  down: [error: Error];
   /** The store is reachable and change notifications are flowing (again); resync now. */
-  up(): void;
+  up: [];
+}
+
+/** A subscription to a store's change notifications; `close()` ends it. */
+export interface StoreWatch extends EventEmitter<StoreWatchEventMap> {
+  close(): void;
 }
 
 /** Where state lives: Redis, or memory for a single process and tests. */
@@ -134,8 +140,8 @@ export interface Store {
   putCutover(site: string, value: string | null): Promise<void>;
   /** Stores the journal of a new cutover only if the site has none; false when another cutover got there first. */
   createCutover(site: string, value: string): Promise<boolean>;
-  /** Starts delivering change notifications; returns a function that stops them. */
-  watch(events: StoreWatchEvents): () => void;
+  /** Starts delivering change notifications as events (listeners attached right after the call hear the first `up`). */
+  watch(): StoreWatch;
   close(): Promise<void>;
 }
 

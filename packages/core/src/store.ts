@@ -15,7 +15,8 @@ export type {
   StateWrite,
   Store,
   StoreOptions,
-  StoreWatchEvents,
+  StoreWatch,
+  StoreWatchEventMap,
   WriteResult,
 } from './store-types';
 

@@ -137,11 +137,11 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       resolve = done;
     });
     this.firstSync = { promise, resolve };
-    this.unwatch = this.store.watch({
-      invalidate: (keys) => this.invalidate(keys),
-      down: (error) => this.onDown(error),
-      up: () => this.onUp(),
-    });
+    const watch = this.store.watch();
+    watch.on('invalidate', (keys) => this.invalidate(keys));
+    watch.on('down', (error) => this.onDown(error));
+    watch.on('up', () => this.onUp());
+    this.unwatch = () => watch.close();
     this.scheduleResyncTimer();
     return promise;
   }

@@ -14,6 +14,7 @@ import {
   silentLogger,
   Watcher,
 } from '../src/index';
+import { createStoreWatch } from '../src/store-common';
 
 describe('watcher on real Redis', () => {
   let redis: RedisServer;
@@ -95,7 +96,13 @@ describe('watcher on real Redis', () => {
         }
         return all;
       },
-      watch: (events) => store.watch({ ...events, invalidate: () => undefined }),
+      watch: () => {
+        const inner = store.watch();
+        const outer = createStoreWatch(() => inner.close());
+        inner.on('up', () => outer.emit('up'));
+        inner.on('down', (error) => outer.emit('down', error));
+        return outer;
+      },
     };
     const own = new Watcher(quiet, { logger: silentLogger, resyncIntervalMs: 60_000 });
     t.after(() => own.close());
