@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     const profiling = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
     const front =
       mode === 'cli'
-        ? await startServer('packages/cli/src/bin.ts', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env, profiling)
+        ? await startServer('packages/cli/bin/switchyard.js', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env, profiling)
         : await startServer('bench/servers/front.ts', [mode, target], env, profiling);
     if (mode === 'cli') await redis.cli.set('switchyard:route:default', target);
     const url = `http://127.0.0.1:${front.port}${values.path}`;

@@ -79,7 +79,8 @@ async function main(): Promise<void> {
     await stopAll();
     await redis.stop();
   }
-  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const args = process.argv.slice(2).map((arg) => (/[\s'"]/.test(arg) ? `'${arg.replace(/'/g, '’')}'` : arg));
+  const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
   const machine = {
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
     memory: `${Math.round(totalmem() / 2 ** 30)} GB`,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { RedisServer } from '../../test/support/redis-server';
 import { median, percentile } from './load';
-import { NODE_ARGS, track } from './processes';
+import { buildServers, serverPath, track } from './processes';
 
 /** Flip propagation at one scale. */
 export interface FlipRow {
@@ -34,10 +34,11 @@ function runWatchers(
   count: number,
   flips: number,
 ): Promise<{ startupMs: number; flips: number[][]; missed: number; clients: number }> {
+  buildServers();
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...NODE_ARGS, join(__dirname, '..', 'servers', 'watchers.ts'), redis.url, String(count), String(flips)],
+      [join(__dirname, '..', '..', serverPath('bench/servers/watchers.ts')), redis.url, String(count), String(flips)],
       {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn' },

@@ -1,11 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisServer } from '../../test/support/redis-server';
 import type { LoadGenerator } from './load';
-import { NODE_ARGS, residentMemory, startServer, stop, track } from './processes';
+import { buildServers, residentMemory, serverPath, startServer, stop, track } from './processes';
 
 /** The memory part of the report: goal rows and Markdown lines. */
 export interface MemoryReport {
@@ -62,7 +62,8 @@ function download(port: number, size: number): Promise<number> {
 
 function runSites(url: string): Promise<{ sites: number; startMs: number; resyncMs: number; heapUsed: number; rss: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, '--expose-gc', join(__dirname, '..', 'servers', 'sites.ts'), url], {
+    buildServers();
+    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, '..', '..', serverPath('bench/servers/sites.ts')), url], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     track(child);
@@ -93,9 +94,7 @@ export async function measureMemory(
   const lines: string[] = [];
   const upstream = await startServer('bench/servers/upstream.ts', []);
   const target = `http://127.0.0.1:${upstream.port}`;
-  // The product as operators run it: the `switchyard serve` CLI, plain node on the built packages (the
-  // TypeScript loader of the other bench processes would add its own memory to every figure).
-  execFileSync('npx', ['tsc', '-b'], { stdio: 'inherit', timeout: 300_000 });
+  // The product as operators run it: the `switchyard serve` CLI, plain node on the built packages.
   await redis.cli.set('switchyard:route:default', target);
   const serve = (...args: string[]) =>
     startServer('packages/cli/bin/switchyard.js', ['serve', '--port', '0', '--host', '127.0.0.1', '--json', ...args], {

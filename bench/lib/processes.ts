@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,11 +13,29 @@ export interface Started {
 const children = new Set<ChildProcess>();
 const root = join(__dirname, '..', '..');
 
-/** Node with the TypeScript sources, as `npm run bench` itself runs. */
-export const NODE_ARGS = ['--conditions=switchyard-source', '--import', 'tsx'];
+let built = false;
 
 /**
- * Starts a TypeScript entry (path from the repository root) and resolves with the port from the
+ * Compiles the bench servers (bench/servers/*.ts → bench/.build/*.js) and Switchyard's packages
+ * (`tsc -b`, their `dist`), once per run. Every measured process then runs plain JavaScript on plain
+ * `node`, as in production: under the TypeScript loader each closure Switchyard creates per request
+ * would pay for a `__name` call the peers (plain JavaScript in node_modules) do not.
+ */
+export function buildServers(): void {
+  if (built) return;
+  execFileSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit', timeout: 300_000 });
+  execFileSync('npx', ['tsc', '-p', join(root, 'bench', 'tsconfig.json')], { cwd: root, stdio: 'inherit', timeout: 300_000 });
+  built = true;
+}
+
+/** The compiled path of a bench server (`bench/servers/x.ts` → `bench/.build/x.js`); other paths as given. */
+export function serverPath(entry: string): string {
+  const match = /^bench\/servers\/(.+)\.ts$/.exec(entry);
+  return match ? join('bench', '.build', `${match[1]}.js`) : entry;
+}
+
+/**
+ * Starts a bench server (compiled, see buildServers) or a JavaScript entry (path from the repository root) and resolves with the port from the
  * first line of its stdout that carries one (`{"port":…}` or the CLI's `{"type":"listening","port":…}`).
  * Fails after `timeoutMs`, so a server that never listens cannot hang the bench.
  */
@@ -28,8 +46,8 @@ export async function startServer(
   nodeArgs: readonly string[] = [],
   timeoutMs = 30_000,
 ): Promise<Started> {
-  const loader = entry.endsWith('.js') ? [] : NODE_ARGS;
-  const child = spawn(process.execPath, [...loader, ...nodeArgs, join(root, entry), ...args], {
+  buildServers();
+  const child = spawn(process.execPath, [...nodeArgs, join(root, serverPath(entry)), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env },

@@ -73,7 +73,7 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
       key: 'serve-cli',
       label: '`switchyard serve` CLI as on main',
       start: () =>
-        startServer('packages/cli/src/bin.ts', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], {
+        startServer('packages/cli/bin/switchyard.js', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], {
           SWITCHYARD_REDIS_URL: redisUrl,
         }),
     },
