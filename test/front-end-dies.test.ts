@@ -57,7 +57,7 @@ describe('a front end dies', () => {
       },
       { timeoutMs: 15_000, intervalMs: 250, what: 'the dead front end to leave `fronts`' },
     );
-    assert.equal(left.length, 1);
+    assert.equal(left?.length, 1);
     const set = await runCli(['route', 'set', green.url, '--json'], { SWITCHYARD_REDIS_URL: redis.url });
     assert.equal(set.code, 0, set.stderr);
     const response = await fetch(`${survivor.url}/`);
