@@ -1,3 +1,7 @@
+// Over 300 lines on purpose: the Redis store is one contract (store-types.ts) over two connections
+// (commands with tracking, and the RESP2 invalidation subscriber) plus the one Lua script; their
+// lifecycle (connect, reconnect, re-issue tracking, deadlines, close) only makes sense read together.
+// Shared helpers are in store-common.ts.
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConflictError, SwitchyardError } from './errors';
 import { keyLayout, type StateKind } from './keys';
