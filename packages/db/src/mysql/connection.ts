@@ -82,8 +82,10 @@ export class MysqlSession {
   private current: Mysql.Connection | undefined;
   /** True once a connection succeeded. */
   private connected = false;
-  /** KILL QUERY statements under way; close() waits for them. */
+  /** KILL statements under way; close() waits for them. */
   private readonly kills = new Set<Promise<void>>();
+  /** Server threads of connections given up on, until settle() has seen them gone. */
+  private readonly killed = new Set<number>();
 
   constructor(url: string, role: Role, timeouts: { connectTimeoutMs: number; queryTimeoutMs: number }) {
     this.options = connectionOptions(url, role);
@@ -168,16 +170,18 @@ export class MysqlSession {
   }
 
   /**
-   * Gives up on a statement: drops the connection and, from a connection of its own, ends the
-   * statement on the server (KILL QUERY), so a cut-off wait or a blocked fence does not linger there.
+   * Gives up on a statement: drops the connection and, from a connection of its own, ends it on the
+   * server (KILL CONNECTION: the client side is gone already), so a cut-off wait or a blocked fence
+   * does not linger there and land later.
    */
   private cut(connection: Mysql.Connection): void {
     const id = connection.threadId;
     this.forget(connection);
     if (!id) return;
+    this.killed.add(id);
     const killer = this.fork();
     const kill: Promise<void> = killer
-      .query('KILL QUERY ?', [id], { what: 'ending a statement given up on' })
+      .query('KILL ?', [id], { what: 'ending a statement given up on' })
       .then(
         () => undefined,
         () => undefined,
@@ -193,9 +197,35 @@ export class MysqlSession {
     return row ? Object.values(row)[0] : undefined;
   }
 
-  /** Waits until the statements given up on have been ended on the server (KILL QUERY sent and answered). */
+  /**
+   * Waits until the statements given up on have ended on the server: the KILLs answered, and their
+   * threads gone from the process list (a KILL only marks a thread; one waiting for a lock ends when
+   * it wakes). Bounded by the query timeout; a thread still there then is reported.
+   */
   async settle(): Promise<void> {
     await Promise.all(this.kills);
+    if (this.killed.size === 0) return;
+    const ids = [...this.killed];
+    const watcher = this.fork();
+    const deadline = Date.now() + this.queryTimeoutMs;
+    try {
+      for (;;) {
+        const rows = await watcher.query('SELECT ID FROM information_schema.PROCESSLIST WHERE ID IN (?)', [ids], {
+          what: 'waiting for a statement given up on to end',
+        });
+        if (rows.length === 0) break;
+        if (Date.now() > deadline) {
+          throw dbError(
+            'SWITCHYARD_ERR_DB_FAILED',
+            `a statement given up on is still running on ${this.url} (thread ${rows.map((row) => row.ID).join(', ')}); it may still change the server`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      for (const id of ids) this.killed.delete(id);
+    } finally {
+      await watcher.close();
+    }
   }
 
   /** Closes the connection (politely, within the query timeout; destroyed after that). */
