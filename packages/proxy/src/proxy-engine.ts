@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: the engine is the one place a proxied request goes through (route,
+// filter, body, hooks, dispatch, failures, the upload cut, WebSockets); the parts that stand alone are
+// beside it (exchange.ts, headers.ts, request-shaping.ts, hooks.ts, uploading-writes.ts, upstream-pools.ts).
 import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
