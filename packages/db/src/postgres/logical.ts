@@ -1,9 +1,9 @@
 import pg from 'pg';
-import { pollUntil } from '../deadline';
 import { dbError } from '../errors';
 import { type LinkProgress, type ReplicationLink, sameEndpoint } from './link';
 import { lsnReached, parseLsn } from './lsn';
-import { messageOf, type PgSession } from './session';
+import type { PgSession } from './session';
+import { waitUntilWritable } from './writable';
 
 const refuse = (message: string) => dbError('SWITCHYARD_ERR_DB_PREFLIGHT', message);
 
@@ -145,29 +145,18 @@ export class LogicalLink implements ReplicationLink {
     await this.copySequences();
     for (const sub of ours) await this.target.query(`ALTER SUBSCRIPTION ${pg.escapeIdentifier(sub.name)} DISABLE`);
     const oids = ours.map((sub) => sub.oid);
-    let last = '';
-    await pollUntil(
-      async () => {
-        try {
-          const workers = await this.target.query('SELECT 1 FROM pg_stat_subscription WHERE pid IS NOT NULL AND subid::text = ANY($1)', [
-            oids,
-          ]);
-          last = `${workers.length} apply worker(s) still running`;
-          if (workers.length > 0) return undefined;
-          await this.target.query('SELECT txid_current()');
-          return true;
-        } catch (error) {
-          last = messageOf(error);
-          return undefined;
-        }
+    await waitUntilWritable(this.target, {
+      started,
+      timeoutMs,
+      signal,
+      what: `detaching the target ${this.target.safeUrl}`,
+      blocker: async () => {
+        const workers = await this.target.query('SELECT 1 FROM pg_stat_subscription WHERE pid IS NOT NULL AND subid::text = ANY($1)', [
+          oids,
+        ]);
+        return workers.length > 0 ? `${workers.length} apply worker(s) still running` : undefined;
       },
-      {
-        timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)),
-        signal,
-        what: `detaching the target ${this.target.safeUrl}`,
-        describe: () => last,
-      },
-    );
+    });
     this.target.logger.info(
       { slots: ours.map((sub) => sub.slot) },
       'subscriptions disabled; their slots on the old server keep its WAL until you DROP SUBSCRIPTION on the new one',

@@ -1,8 +1,8 @@
-import { pollUntil } from '../deadline';
 import { dbError } from '../errors';
 import { type LinkProgress, type ReplicationLink, sameEndpoint } from './link';
 import { lsnReached } from './lsn';
-import { messageOf, type PgSession } from './session';
+import type { PgSession } from './session';
+import { waitUntilWritable } from './writable';
 
 const refuse = (message: string) => dbError('SWITCHYARD_ERR_DB_PREFLIGHT', message);
 
@@ -89,23 +89,6 @@ export class StreamingLink implements ReplicationLink {
     );
     if (!promoted)
       throw dbError('SWITCHYARD_ERR_DB_TIMEOUT', `the target ${this.target.safeUrl} did not finish promotion within ${timeoutMs} ms`);
-    let last = '';
-    await pollUntil(
-      async () => {
-        try {
-          await this.target.query('SELECT txid_current()');
-          return true;
-        } catch (error) {
-          last = messageOf(error);
-          return undefined;
-        }
-      },
-      {
-        timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)),
-        signal,
-        what: `promoting the target ${this.target.safeUrl}`,
-        describe: () => last,
-      },
-    );
+    await waitUntilWritable(this.target, { started, timeoutMs, signal, what: `promoting the target ${this.target.safeUrl}` });
   }
 }
