@@ -22,8 +22,11 @@ export function keptChoices(agreement: FrontAgreement): KeptChoice[] {
   const choices = new Map<string, { kept: KeptState; fronts: FrontEndReport[] }>();
   for (const front of agreement.lostState) {
     if (!front.kept) continue;
-    const id = JSON.stringify([front.kept.version, Object.entries(front.kept.values).sort()]);
+    // The same values are the same state, whatever version each front end last read with them (one may
+    // have seen a version bump the other missed before Redis lost it): restore them above the newest.
+    const id = JSON.stringify(Object.entries(front.kept.values).sort());
     const choice = choices.get(id) ?? { kept: front.kept, fronts: [] };
+    if (front.kept.version > choice.kept.version) choice.kept = front.kept;
     choices.set(id, choice);
     choice.fronts.push(front);
   }

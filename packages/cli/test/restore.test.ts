@@ -149,4 +149,24 @@ describe('Redis restarted empty while the front ends keep state', () => {
     }
     assert.equal((await run('maintenance', 'off')).code, 0);
   });
+
+  test('front ends keeping the same values under different versions agree: restore writes them back above the newest', async () => {
+    const version = await loseState();
+    const kept = bed.local.report().kept;
+    assert.ok(kept, 'the local front end keeps the lost state');
+    // One front end may have read a version bump the other missed before Redis lost it: same values, older version.
+    await bed.store.putFront(
+      { ...bed.local.report(), id: 'same-values-front', lostState: true, kept: { ...kept, version: version - 1 } },
+      10_000,
+    );
+    try {
+      const restore = await run('restore', '--no-wait', '--json');
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.equal(restore.json<{ keptVersion: number }>().keptVersion, version);
+      assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    } finally {
+      await bed.store.removeFront('same-values-front');
+    }
+    assert.equal((await run('maintenance', 'off')).code, 0);
+  });
 });
