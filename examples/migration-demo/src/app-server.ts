@@ -18,6 +18,11 @@ export interface AppServerOptions {
    * still in flight when maintenance starts: exactly the writes the cutover must drain before copying.
    */
   writeDelayMs?: number;
+  /**
+   * More work before a write commits, given the write's number (1, 2, …): the database-cutover tests
+   * keep every fifth transaction open for a second, so a cutover that did not drain would lose it.
+   */
+  beforeCommit?: (write: number) => Promise<void>;
   logger?: Logger;
 }
 
@@ -25,6 +30,8 @@ export interface AppServerOptions {
 export interface AppServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** Requests that failed inside the app (e.g. the database refused a write), as `METHOD url: message`. */
+  readonly errors: string[];
   /** Stops the server and closes its database. */
   close(): Promise<void>;
 }
@@ -43,7 +50,9 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * `POST /notes` with `{ id, text }` answering 201 only after the row is committed, and `GET /` (health).
  */
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
-  const { name, writeDelayMs = 0 } = options;
+  const { name, writeDelayMs = 0, beforeCommit } = options;
+  const errors: string[] = [];
+  let writes = 0;
   const logger = options.logger ?? createLogger();
   if (!options.notes && !options.dbPath) throw new Error('startAppServer needs dbPath or notes');
   const db = options.notes ?? sqliteNotes(options.dbPath as string);
@@ -61,8 +70,10 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     if (req.method === 'POST' && path === '/notes') {
       const note = parseNewNote(await readBody(req));
       if (!note) return send(res, 400, { server: name, error: 'expected {"id": "<1-64 of A-Za-z0-9_->", "text": "<string>"}' });
+      const write = ++writes;
       const created = await db.add(note.id, note.text, async () => {
         if (writeDelayMs > 0) await sleep(writeDelayMs);
+        await beforeCommit?.(write);
       });
       return send(res, created ? 201 : 200, { server: name, id: note.id, created });
     }
@@ -71,6 +82,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
+      errors.push(`${req.method} ${req.url}: ${error.message}`);
       logger.error({ server: name, err: error.message }, 'request failed');
       if (!res.headersSent) send(res, 500, { server: name, error: 'internal error' });
       else res.destroy();
@@ -82,6 +94,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
 
   return {
     url: `http://127.0.0.1:${port}`,
+    errors,
     async close() {
       const closed = once(server, 'close');
       server.close();
