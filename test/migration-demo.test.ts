@@ -31,6 +31,17 @@ async function runDemo(args: readonly string[], env: Record<string, string | und
 }
 
 /** The bar every run must meet: the cutover worked, and every acknowledged write, from either server, is in new.db. */
+/** What every database demo must show: exit 0, the cutover done, writes on both servers, none lost, none failed. */
+function assertDatabaseDemo(run: DemoRun): DemoRun {
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const { summary } = run;
+  assert.equal(summary.cutover.ok, true, `${summary.cutover.error}\n${run.stdout}${run.stderr}`);
+  assert.equal(summary.writes.lost, 0, `lost writes: ${summary.writes.lostIds.join(', ')}`);
+  assert.ok((summary.writes.byServer.old ?? 0) > 0 && (summary.writes.byServer.new ?? 0) > 0, JSON.stringify(summary.writes.byServer));
+  assert.equal(summary.requests.failed, 0, JSON.stringify(summary.requests.outcomes));
+  return run;
+}
+
 function assertNoWriteLost(run: DemoRun): void {
   const { summary } = run;
   assert.equal(summary.cutover.ok, true, `cutover failed: ${summary.cutover.error}\n${run.stdout}${run.stderr}`);
@@ -73,12 +84,7 @@ describe('migration demo, in process (memory://)', () => {
 describe('migration demo with SWITCHYARD_DEMO_DB=postgres', { skip: postgresMissing }, () => {
   test('--short: a primary and its standby moved by the database step; none lost, none failed, window and catch-up printed', async () => {
     const run = await runDemo(['--short'], { SWITCHYARD_DEMO_DB: 'postgres' }, 90_000);
-    assert.equal(run.code, 0, run.stdout + run.stderr);
-    const { summary } = run;
-    assert.equal(summary.cutover.ok, true, `${summary.cutover.error}\n${run.stdout}${run.stderr}`);
-    assert.equal(summary.writes.lost, 0, `lost writes: ${summary.writes.lostIds.join(', ')}`);
-    assert.ok((summary.writes.byServer.old ?? 0) > 0 && (summary.writes.byServer.new ?? 0) > 0, JSON.stringify(summary.writes.byServer));
-    assert.equal(summary.requests.failed, 0, JSON.stringify(summary.requests.outcomes));
+    const { summary } = assertDatabaseDemo(run);
     assert.deepEqual(
       summary.cutover.steps.map((step) => step.step),
       ['preflight', 'maintenance', 'drain', 'database', 'switch', 'verify', 'restore'],
@@ -94,12 +100,7 @@ describe('migration demo with SWITCHYARD_DEMO_DB=mysql', { skip: mariadbMissing(
     const redis = await RedisServer.start();
     try {
       const run = await runDemo(['--short'], { SWITCHYARD_DEMO_DB: 'mysql', SWITCHYARD_REDIS_URL: redis.url }, 90_000);
-      assert.equal(run.code, 0, run.stdout + run.stderr);
-      const { summary } = run;
-      assert.equal(summary.cutover.ok, true, `${summary.cutover.error}\n${run.stdout}${run.stderr}`);
-      assert.equal(summary.writes.lost, 0, `lost writes: ${summary.writes.lostIds.join(', ')}`);
-      assert.ok((summary.writes.byServer.old ?? 0) > 0 && (summary.writes.byServer.new ?? 0) > 0, JSON.stringify(summary.writes.byServer));
-      assert.equal(summary.requests.failed, 0, JSON.stringify(summary.requests.outcomes));
+      const { summary } = assertDatabaseDemo(run);
       assert.equal(typeof summary.cutover.catchUpMs, 'number');
       assert.match(run.stdout, /switchyard cutover .*--db-source '?mysql:\/\/switchyard:\*\*\*@127\.0\.0\.1:\d+\//);
       assert.match(run.stdout, /database mysql-gtid/);
