@@ -3,10 +3,11 @@ import { hostname } from 'node:os';
 import type { RedisOptions } from 'ioredis';
 import { SwitchyardError } from './errors';
 import { createLogger, type Logger } from './logger';
+import { afterPendingReads } from './pending-reads';
 import { RequestStats } from './request-stats';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file';
 import { createStore, type FrontEndReport, type RawState, type Store } from './store';
-import { Watcher, type WatcherOptions } from './watcher';
+import { jitter, Watcher, type WatcherOptions } from './watcher';
 
 /** Where a front end (and the CLI) looks for Redis when nothing else is said. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -49,6 +50,8 @@ export class FrontEnd {
   readonly stats = new RequestStats();
   readonly logger: Logger;
   private readonly startedAt = new Date().toISOString();
+  /** Read once: os.hostname() is a system call, and the heartbeat is written after every sync. */
+  private readonly host = hostname();
   private readonly heartbeatIntervalMs: number;
   private readonly heartbeatTtlMs: number;
   private readonly startTimeoutMs: number;
@@ -70,7 +73,7 @@ export class FrontEnd {
     this.store = this.ownsStore
       ? createStore(target as string | RedisOptions, { prefix: options.prefix, logger: this.logger })
       : (target as Store);
-    this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.id = options.id ?? `${this.host}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.heartbeatTtlMs = options.heartbeatTtlMs ?? 5000;
     this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
@@ -124,7 +127,8 @@ export class FrontEnd {
     } finally {
       clearTimeout(timer);
     }
-    this.heartbeatTimer = setInterval(() => void this.publish(), this.heartbeatIntervalMs);
+    // Jittered once, so front ends started together do not write their heartbeats in one burst.
+    this.heartbeatTimer = setInterval(() => void this.publish(), jitter(this.heartbeatIntervalMs));
     this.heartbeatTimer.unref();
     await this.publish();
     return this;
@@ -134,7 +138,7 @@ export class FrontEnd {
   report(): FrontEndReport {
     return {
       id: this.id,
-      host: hostname(),
+      host: this.host,
       pid: process.pid,
       startedAt: this.startedAt,
       updatedAt: new Date().toISOString(),
@@ -152,14 +156,17 @@ export class FrontEnd {
     };
   }
 
-  /** Publishes the heartbeat soon, coalescing bursts of changes into one write. */
+  /**
+   * Publishes the heartbeat soon, coalescing bursts of changes into one write; after the reads
+   * pending in this process (at most 50 ms later), so reports never delay the changes they report.
+   */
   private schedulePublish(): void {
     if (this.publishScheduled || this.closed || !this.heartbeatTimer) return;
     this.publishScheduled = true;
-    setImmediate(() => {
+    afterPendingReads(() => {
       this.publishScheduled = false;
       void this.publish();
-    });
+    }, 50);
   }
 
   private saveSnapshot(): void {

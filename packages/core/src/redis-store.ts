@@ -165,14 +165,11 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     } while (cursor !== '0');
     return [...found];
   };
+  // One MGET is atomic on its own, so the values and the version are read together without the
+  // MULTI/EXEC round of four commands (and ioredis's pipeline machinery per read).
   const readAtomically = async (redis: Redis, list: readonly string[]): Promise<RawRead> => {
-    const transaction = redis.multi();
-    if (list.length > 0) transaction.mget(...list);
-    transaction.get(keys.version);
-    const replies = (await transaction.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    const values = list.length > 0 ? (replies[0]?.[1] as (string | null)[]) : [];
-    const version = Number(replies[replies.length - 1]?.[1] ?? 0) || 0;
+    const values = await redis.mget(...list, keys.version);
+    const version = Number(values[list.length] ?? 0) || 0;
     return { version, values: new Map(list.map((key, index) => [key, values[index] ?? null])) };
   };
 

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { SwitchyardError } from './errors';
 import { createLogger, type Logger } from './logger';
 import type { MaintenanceState } from './maintenance-state';
+import { readEnded, readStarted } from './pending-reads';
 import { RateLimitedWarnings } from './rate-limited-log';
 import type { Route } from './route';
 import { HostMatcher } from './site-selection';
@@ -84,6 +85,8 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   private firstSync: { promise: Promise<void>; resolve: () => void } | undefined;
   /** When the oldest notification not yet applied arrived (for the `applied` event). */
   private pushedAt: number | undefined;
+  /** True from scheduling a read until the loop goes idle again (see pending-reads.ts). */
+  private countedRead = false;
 
   constructor(store: Store, options: WatcherOptions = {}) {
     super();
@@ -200,6 +203,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
   /** Stops watching. The last state stays readable. */
   async close(): Promise<void> {
     this.phase = 'closed';
+    this.releaseRead();
     this.unwatch?.();
     if (this.timer) clearTimeout(this.timer);
     for (const resolve of this.fullWaiters.splice(0)) resolve();
@@ -237,12 +241,25 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     if (NEEDS.indexOf(need) > NEEDS.indexOf(this.need)) this.need = need;
     if (this.phase !== 'idle') return;
     this.phase = 'scheduled';
+    if (!this.countedRead) {
+      this.countedRead = true;
+      readStarted();
+    }
     setImmediate(() => void this.run());
+  }
+
+  private releaseRead(): void {
+    if (!this.countedRead) return;
+    this.countedRead = false;
+    readEnded();
   }
 
   /** The sync loop: reads until nothing is needed, then goes idle; a failed read waits for `up` or the timer. */
   private async run(): Promise<void> {
-    if (this.phase !== 'scheduled') return;
+    if (this.phase !== 'scheduled') {
+      this.releaseRead();
+      return;
+    }
     this.phase = 'reading';
     try {
       while (this.need !== 'none' && this.phase === 'reading') await this.readOnce();
@@ -253,6 +270,7 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       for (const resolve of this.fullWaiters.splice(0)) resolve();
     } finally {
       if (this.phase === 'reading') this.phase = 'idle';
+      this.releaseRead();
     }
   }
 
@@ -369,10 +387,16 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     if (this.timer) clearTimeout(this.timer);
     if (this.phase === 'closed') return;
     const period = this.store.pushesChanges ? this.resyncIntervalMs : this.pollIntervalMs;
+    // ±10%, so front ends started together (a deploy, a Redis restart) do not resync in one burst.
     this.timer = setTimeout(() => {
       if (this.connected) this.raise('full');
       this.scheduleResyncTimer();
-    }, period);
+    }, jitter(period));
     this.timer.unref();
   }
+}
+
+/** `period` ± 10%, at random. */
+export function jitter(period: number): number {
+  return Math.round(period * (0.9 + Math.random() * 0.2));
 }

@@ -148,7 +148,8 @@ describe('watcher on real Redis', () => {
     const small = new Watcher(store, { logger: silentLogger, hostCacheSize: 100 });
     await small.start();
     for (let index = 0; index < 5000; index += 1) assert.equal(small.resolveHost(`random-${index}.example.com`), undefined);
-    assert.equal(small.hostCacheEntries, 100);
+    assert.ok(small.hostCacheEntries <= 100, `${small.hostCacheEntries} cached Host headers, bound 100`);
+    assert.ok(small.hostCacheEntries >= 50, `${small.hostCacheEntries} cached Host headers: the recent half is kept`);
     await redis.cli.set('switchyard:route:*.example.com', 'http://127.0.0.1:6666');
     await waitFor(() => small.resolveHost('shop.example.com:8080') === '*.example.com', { what: 'wildcard site' });
     await small.close();
