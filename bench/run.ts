@@ -6,7 +6,7 @@
 //   npm run bench -- --quick           # smoke run, under a minute, asserts nothing, writes nothing
 //   npm run bench -- --rounds 5 --duration 3 --connections 50 --watchers 1,10,100,500 --flips 50
 //   npm run bench -- --only throughput|flips|memory   --note "text for results.md"
-//   npm run bench -- --only throughput --fronts http-proxy,serve --out /tmp/r.md   # a focused comparison
+//   npm run bench -- --only throughput --fronts http-proxy,serve --sizes small --out /tmp/r.md   # a focused comparison
 //   npm run bench -- --only memory --host-seconds 30     # cap the random-Host case (default: a million requests or 180 s)
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     note: { type: 'string' },
     out: { type: 'string' },
     fronts: { type: 'string' },
+    sizes: { type: 'string' },
     'host-seconds': { type: 'string' },
   },
 });
@@ -42,7 +43,11 @@ const connections = Number(values.connections);
 const watcherCounts = (values.watchers ?? (quick ? '1,10' : '1,10,100,500')).split(',').map(Number);
 const flips = Number(values.flips ?? (quick ? 5 : 50));
 const parts = new Set((values.only ?? (quick ? 'throughput,flips' : 'throughput,flips,memory')).split(','));
-const sizes: SizeKey[] = quick ? ['small'] : ['small', 'large'];
+const sizes = (values.sizes?.split(',') ?? (quick ? ['small'] : ['small', 'large'])) as SizeKey[];
+if (sizes.some((size) => size !== 'small' && size !== 'large')) {
+  process.stderr.write('--sizes takes small, large or both (small,large)\n');
+  process.exit(2);
+}
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {

@@ -9,6 +9,8 @@ export {
   serializeCutoverJournal,
 } from './cutover-journal';
 export {
+  addResponseHeader,
+  applyAddedHeaders,
   badRequestResponse,
   escapeHtml,
   HTML_HEADERS,
@@ -19,6 +21,7 @@ export {
   messageResponse,
   renderHtmlPage,
   safeJson,
+  withAddedHeaders,
   writeResponse,
 } from './http-response';
 export { ipMatcher, parseIpRange } from './ip-range';

@@ -11,6 +11,7 @@ import {
   type Watcher,
 } from '@switchyard/core';
 import {
+  applyAddedHeaders,
   badRequestResponse,
   type CanonicalRequest,
   canonicalizeRequest,
@@ -156,6 +157,7 @@ export class MaintenanceHandler {
       .then((settled) => apply(settled, req, res, next), next)
       .catch((error: Error) => {
         this.logger.error({ err: error.message }, 'the request failed after being held for maintenance');
+        applyAddedHeaders(res);
         if (!res.headersSent) res.writeHead(500).end();
       });
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { applyAddedHeaders, withAddedHeaders } from '@switchyard/core/internal';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers';
 import { type ProxyHooks, toFlatHeaders, toHeaderMap } from './hooks';
@@ -71,14 +72,15 @@ export class Exchange implements Dispatcher.DispatchHandlers {
     if (res.getHeaderNames().length > 0) {
       // A framework set headers already (Express's X-Powered-By): writeHead would merge the list with
       // setHeader and keep only the last of repeated headers (Set-Cookie). Append instead.
+      applyAddedHeaders(res);
       for (let i = 0; i < headers.length; i += 2) res.removeHeader(headers[i]!);
       for (let i = 0; i < headers.length; i += 2) res.appendHeader(headers[i]!, headers[i + 1]!);
       if (statusText) res.writeHead(statusCode, statusText);
       else res.writeHead(statusCode);
     } else if (statusText) {
-      res.writeHead(statusCode, statusText, headers);
+      res.writeHead(statusCode, statusText, withAddedHeaders(res, headers));
     } else {
-      res.writeHead(statusCode, headers);
+      res.writeHead(statusCode, withAddedHeaders(res, headers));
     }
     return true;
   }

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { type FrontEnd, type Logger, type SiteSelectionOptions, SwitchyardError, shutDownGracefully } from '@switchyard/core';
-import { canonicalizeRequest } from '@switchyard/core/internal';
+import { addResponseHeader, applyAddedHeaders, canonicalizeRequest } from '@switchyard/core/internal';
 import { createMaintenanceHandler, type MaintenanceHandler, type MaintenanceOptions, type TrustProxy } from '@switchyard/maintenance';
 import { type AccessLogDestination, createAccessLog, type RequestObserver } from './access-log';
 import type { ProxyOptions } from './options';
@@ -156,7 +156,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     if (giveIds) {
       const sent = req.headers['x-request-id'];
       const id = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : replaceRequestId(req, randomUUID());
-      res.setHeader('X-Request-Id', id);
+      addResponseHeader(res, 'X-Request-Id', id);
     }
     for (const observe of observers) {
       // An observer is bookkeeping: its failure must not cost the request (or, thrown here, the process).
@@ -182,6 +182,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
         return;
       }
       logger.error({ err: (error as Error)?.message ?? String(error) }, 'maintenance failed on a request');
+      applyAddedHeaders(res);
       if (!res.headersSent) res.writeHead(500, { 'Cache-Control': 'no-store' }).end();
     });
   };
@@ -248,6 +249,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
 
 function answerHealth(req: IncomingMessage, res: ServerResponse, health: FrontDoorHealth): void {
   const body = `${JSON.stringify(health)}\n`;
+  applyAddedHeaders(res);
   res.writeHead(health.status === 'ready' ? 200 : 503, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -5,7 +5,14 @@ import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'nod
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isSwitchyardError, type Logger, noteRequest, SwitchyardError, type UpstreamFailureKind } from '@switchyard/core';
-import { canonicalizeRequest, createSiteSelector, messageResponse, refuseUpgrade, writeResponse } from '@switchyard/core/internal';
+import {
+  applyAddedHeaders,
+  canonicalizeRequest,
+  createSiteSelector,
+  messageResponse,
+  refuseUpgrade,
+  writeResponse,
+} from '@switchyard/core/internal';
 import HttpProxy from 'http-proxy';
 import { failureStatus, type ProxyFailure, sendFailure } from './error-page';
 import { CLIENT_GONE, Exchange, type ExchangeOwner } from './exchange';
@@ -189,7 +196,11 @@ export class ProxyEngine implements ExchangeOwner {
       res.destroy();
       return;
     }
-    this.options.on?.error?.(error, req, res);
+    if (this.options.on?.error) {
+      // A hook writing its own error response still carries the front door's headers (X-Request-Id).
+      applyAddedHeaders(res);
+      this.options.on.error(error, req, res);
+    }
     if (!res.headersSent && !res.writableEnded) sendFailure(req, res, failure);
   }
 

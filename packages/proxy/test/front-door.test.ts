@@ -48,6 +48,61 @@ describe('createFrontDoor', () => {
     server.close();
   });
 
+  test('every response carries the request id: the health endpoint, an on.error page, maintenance; a proxied one keeps the upstream id', async () => {
+    const own = await createFrontEnd({ store: 'memory://', logger: silentLogger });
+    const answering = createServer((_req, res) => res.writeHead(200, { 'X-Request-Id': 'from-upstream' }).end('ok'));
+    answering.listen(0, '127.0.0.1');
+    await new Promise((resolve) => answering.once('listening', resolve));
+    // Its own site: the memory store is shared by the front ends of this file.
+    const site = 'request-ids';
+    const door = createFrontDoor({
+      frontEnd: own,
+      site,
+      proxy: { on: { error: (_error, _req, res) => res.writeHead(599, { 'Content-Type': 'text/plain' }).end('hook page') } },
+    });
+    const server = await door.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const idOf = async (path: string, id: string, method = 'GET') => {
+        const response = await request(`${url}${path}`, { method, headers: { 'x-request-id': id } });
+        return { status: response.status, id: response.headers['x-request-id'], body: response.body };
+      };
+      assert.deepEqual(await idOf('/healthz', 'h-1').then(({ status, id }) => ({ status, id })), { status: 200, id: 'h-1' });
+      await setRoute(own.store, site, `http://127.0.0.1:${await freePort()}`);
+      await waitFor(() => own.watcher.route(site), { what: 'the dead route' });
+      // The on.error hook answers the dead upstream here; its page carries the id too.
+      assert.deepEqual(await idOf('/dead', 'e-1'), { status: 599, id: 'e-1', body: 'hook page' });
+      await setRoute(own.store, site, `http://127.0.0.1:${(answering.address() as AddressInfo).port}`);
+      await waitFor(() => own.watcher.route(site)?.target.includes(String((answering.address() as AddressInfo).port)), {
+        what: 'the answering route',
+      });
+      assert.deepEqual(await idOf('/x', 'p-1').then(({ status, id }) => ({ status, id })), { status: 200, id: 'from-upstream' });
+      await setMaintenance(own.store, site, { mode: 'on' });
+      await waitFor(() => own.watcher.maintenance(site), { what: 'maintenance' });
+      assert.deepEqual(await idOf('/x', 'm-1').then(({ status, id }) => ({ status, id })), { status: 503, id: 'm-1' });
+    } finally {
+      await door.close({ graceMs: 100 });
+      answering.close();
+    }
+  });
+
+  test('a 502 from the proxy itself carries the request id', async () => {
+    const own = await createFrontEnd({ store: 'memory://', logger: silentLogger });
+    await setRoute(own.store, 'dead-ids', `http://127.0.0.1:${await freePort()}`);
+    await waitFor(() => own.watcher.route('dead-ids'), { what: 'the dead route' });
+    const door = createFrontDoor({ frontEnd: own, site: 'dead-ids' });
+    const server = await door.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const response = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, {
+        headers: { 'x-request-id': 'd-1' },
+      });
+      assert.equal(response.status, 502);
+      assert.equal(response.headers['x-request-id'], 'd-1');
+    } finally {
+      await door.close({ graceMs: 100 });
+    }
+  });
+
   test('maintenance: false mounts none; the health endpoint says stopping once close() began', async () => {
     const own = await createFrontEnd({ store: frontEnd.store, logger: silentLogger });
     await setMaintenance(own.store, 'default', { mode: 'on' });
