@@ -59,6 +59,8 @@ async function peer(): Promise<boolean> {
   }
   if (mode === 'express-hpm') {
     const app = express();
+    // As examples/express-front does, so both Express fronts send the same headers.
+    app.disable('x-powered-by');
     app.use(createProxyMiddleware({ target, agent, xfwd: true }));
     announce(app);
     return true;
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     announce((req, res) => maintenance.handle(req, res, () => proxy.handle(req, res)));
   } else if (mode === 'express') {
     const app = express();
+    app.disable('x-powered-by');
     app.use(expressMaintenance({ frontEnd }));
     app.use(expressProxy({ frontEnd }));
     announce(app);
