@@ -22,11 +22,22 @@ export class RedisServer {
     this.extraArgs = extraArgs;
   }
 
-  /** Starts redis-server on a free port (with extra arguments, e.g. `--replicaof`) and waits until it accepts commands. */
-  static async start(extraArgs: readonly string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), extraArgs);
-    await server.restart();
-    return server;
+  /**
+   * Starts redis-server on a free port (with extra arguments, e.g. `--replicaof`) and waits until it
+   * accepts commands. A port found free can be taken by another test file before redis-server binds
+   * it, so a start that fails with "Address already in use" is retried on new ports; arguments that
+   * name ports of their own (`--tls-port`) are passed as a function, called again for each attempt.
+   */
+  static async start(extraArgs: readonly string[] | (() => Promise<readonly string[]>) = []): Promise<RedisServer> {
+    for (let attempt = 1; ; attempt += 1) {
+      const server = new RedisServer(await freePort(), typeof extraArgs === 'function' ? await extraArgs() : extraArgs);
+      try {
+        await server.restart();
+        return server;
+      } catch (error) {
+        if (attempt >= 5 || !/Address already in use/.test((error as Error).message)) throw error;
+      }
+    }
   }
 
   /** `redis://127.0.0.1:<port>` */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
 import { FrontEnd, silentLogger } from '../src/index';
 
-test('over TLS (rediss / ioredis tls options): a front end loads state and sees pushed changes', async (t) => {
+test('over TLS (rediss / ioredis tls options): a front end loads state and sees pushed changes (a taken port is retried)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
@@ -36,21 +37,32 @@ test('over TLS (rediss / ioredis tls options): a front end loads state and sees 
       stdio: 'ignore',
     },
   );
-  const tlsPort = await freePort();
+  // The first TLS port offered is taken, as when another test file binds a port found free a moment
+  // earlier (it happened in CI): the start is retried on new ports.
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  t.after(() => squatter.close());
+  let attempts = 0;
+  let tlsPort = 0;
   // The plain port stays open for the test's own redis-cli; the front end only speaks TLS.
-  const redis = await RedisServer.start([
-    '--tls-port',
-    String(tlsPort),
-    '--tls-cert-file',
-    cert,
-    '--tls-key-file',
-    key,
-    '--tls-ca-cert-file',
-    cert,
-    '--tls-auth-clients',
-    'no',
-  ]);
+  const redis = await RedisServer.start(async () => {
+    attempts += 1;
+    tlsPort = attempts === 1 ? (squatter.address() as AddressInfo).port : await freePort();
+    return [
+      '--tls-port',
+      String(tlsPort),
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      key,
+      '--tls-ca-cert-file',
+      cert,
+      '--tls-auth-clients',
+      'no',
+    ];
+  });
   t.after(() => redis.stop());
+  assert.equal(attempts, 2, 'retried once after the taken port');
   await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
   const front = new FrontEnd({
     store: { host: '127.0.0.1', port: tlsPort, tls: { ca: readFileSync(cert) } },
