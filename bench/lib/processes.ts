@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** A server started by the bench, with the port it listens on. */
@@ -28,8 +28,9 @@ export function buildServers(): void {
   built = true;
 }
 
-/** The compiled path of a bench server (`bench/servers/x.ts` → `bench/.build/x.js`); other paths as given. */
+/** The compiled path of a bench server (`bench/servers/x.ts` → `bench/.build/x.js`); other paths (absolute ones: another checkout's) as given. */
 export function serverPath(entry: string): string {
+  if (isAbsolute(entry)) return entry;
   const match = /^bench\/servers\/(.+)\.ts$/.exec(entry);
   return match ? join('bench', '.build', `${match[1]}.js`) : entry;
 }
@@ -47,7 +48,8 @@ export async function startServer(
   timeoutMs = 30_000,
 ): Promise<Started> {
   buildServers();
-  const child = spawn(process.execPath, [...nodeArgs, join(root, serverPath(entry)), ...args], {
+  const path = serverPath(entry);
+  const child = spawn(process.execPath, [...nodeArgs, isAbsolute(path) ? path : join(root, path), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env },

@@ -5,6 +5,8 @@
 // Switchyard (target read from the watcher; store from SWITCHYARD_REDIS_URL, else memory://):
 //   serve         plain node:http, maintenance handler then createProxyHandler: what `switchyard serve` runs
 //   serve-proxy   plain node:http, createProxyHandler alone (maintenance not mounted)
+//   door          createFrontDoor with its defaults (health path, request ids, timeouts): `switchyard serve` without the CLI
+//   door-noid     the same with `requestId: false`
 //   koa           Koa, koaMaintenance then koaProxy (examples/koa-front)
 //   koa-proxy     Koa, koaProxy alone
 //   express       Express, expressMaintenance then expressProxy (examples/express-front)
@@ -14,7 +16,7 @@
 import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createFrontEnd, setRoute, silentLogger } from '@switchyard/core';
 import { createMaintenanceHandler, expressMaintenance, koaMaintenance } from '@switchyard/maintenance';
-import { createProxyHandler, expressProxy, koaProxy } from '@switchyard/proxy';
+import { createFrontDoor, createProxyHandler, expressProxy, koaProxy } from '@switchyard/proxy';
 import express from 'express';
 import httpProxy from 'http-proxy';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -82,6 +84,11 @@ async function main(): Promise<void> {
     }
     const maintenance = createMaintenanceHandler({ frontEnd, ...selection });
     announce((req, res) => maintenance.handle(req, res, () => proxy.handle(req, res)));
+  } else if (mode === 'door' || mode === 'door-noid') {
+    const door = createFrontDoor({ frontEnd, ...selection, logger: silentLogger, requestId: mode !== 'door-noid' });
+    const server = await door.listen({ port: 0, host: '127.0.0.1' });
+    const address = server.address();
+    process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
   } else if (mode === 'express') {
     const app = express();
     app.disable('x-powered-by');

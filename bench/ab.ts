@@ -1,0 +1,98 @@
+// Head-to-head: two fronts (or one front built from two checkouts) driven in alternating 1 s wrk
+// rounds, reporting the median of the per-pair ratios of req/s and of CPU time per request. On a
+// shared machine whose speed swings from minute to minute, a pair of adjacent rounds sees the same
+// weather; this is how 3–5% differences were told apart from noise (bench/README.md).
+//
+//   npm run bench:ab -- serve cli                       # two modes of bench/servers/front.ts, or `cli`
+//   npm run bench:ab -- cli /tmp/old:cli --pairs 21      # this checkout against another (built) one
+//   npm run bench:ab -- express express-hpm --path /64k
+//   npm run bench:ab -- door door+SWITCHYARD_LOG_LEVEL=debug
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RedisServer } from '../test/support/redis-server';
+import { median, wrk } from './lib/load';
+import { cpuTimeMs, type Started, startServer, stopAll } from './lib/processes';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    pairs: { type: 'string', default: '15' },
+    seconds: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    path: { type: 'string', default: '/' },
+  },
+});
+
+/**
+ * `[<checkout>:]<mode>[+NAME=value…]`: a mode of bench/servers/front.ts (a peer included) or `cli`,
+ * from this checkout or another built one, with extra environment variables.
+ */
+async function start(spec: string, target: string, redisUrl: string): Promise<Started> {
+  const [front = '', ...variables] = spec.split('+');
+  const colon = front.lastIndexOf(':');
+  const dir = colon === -1 ? undefined : resolve(front.slice(0, colon));
+  const mode = front.slice(colon + 1);
+  const env: Record<string, string> = { SWITCHYARD_REDIS_URL: redisUrl };
+  for (const variable of variables) {
+    const equals = variable.indexOf('=');
+    env[variable.slice(0, equals)] = variable.slice(equals + 1);
+  }
+  if (mode === 'cli') {
+    const bin = dir ? resolve(dir, 'packages/cli/bin/switchyard.js') : 'packages/cli/bin/switchyard.js';
+    return startServer(bin, ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env);
+  }
+  return startServer(dir ? resolve(dir, 'bench/.build/front.js') : 'bench/servers/front.ts', [mode, target], env);
+}
+
+async function main(): Promise<void> {
+  const [a, b] = positionals;
+  if (!a || !b) throw new Error('usage: npm run bench:ab -- <a> <b> [--pairs 15] [--seconds 1] [--path /]');
+  const redis = await RedisServer.start();
+  try {
+    const upstream = await startServer('bench/servers/upstream.ts', []);
+    const target = `http://127.0.0.1:${upstream.port}`;
+    await redis.cli.set('switchyard:route:default', target);
+    const fronts = [await start(a, target, redis.url), await start(b, target, redis.url)];
+    const options = { connections: Number(values.connections), durationS: Number(values.seconds) };
+    const round = async (front: Started) => {
+      const url = `http://127.0.0.1:${front.port}${values.path}`;
+      const before = cpuTimeMs(front.child.pid!);
+      const result = await wrk.measure(url, options);
+      return { rps: result.rps, cpuUs: ((cpuTimeMs(front.child.pid!) - before) * 1000) / result.requests };
+    };
+    for (const front of fronts) await round(front); // warm-up
+    const rps: number[] = [];
+    const cpu: number[] = [];
+    for (let pair = 0; pair < Number(values.pairs); pair++) {
+      // Alternate who goes first, so neither always runs right after the other.
+      let first: Awaited<ReturnType<typeof round>>;
+      let other: Awaited<ReturnType<typeof round>>;
+      if (pair % 2 === 0) {
+        first = await round(fronts[0]!);
+        other = await round(fronts[1]!);
+      } else {
+        other = await round(fronts[1]!);
+        first = await round(fronts[0]!);
+      }
+      rps.push(other.rps / first.rps);
+      cpu.push(other.cpuUs / first.cpuUs);
+      process.stdout.write(
+        `pair ${pair + 1}: ${a} ${Math.round(first.rps)} req/s ${first.cpuUs.toFixed(0)} µs · ${b} ${Math.round(other.rps)} req/s ${other.cpuUs.toFixed(0)} µs\n`,
+      );
+    }
+    process.stdout.write(
+      `${b} / ${a}: req/s ${median(rps).toFixed(3)}x, CPU per request ${median(cpu).toFixed(3)}x (medians of ${rps.length} pairs)\n`,
+    );
+  } finally {
+    await stopAll();
+    await redis.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  },
+);
