@@ -2,6 +2,8 @@
 //   http-proxy    bare http-proxy
 //   koa-proxies   Koa + koa-proxies
 //   express-hpm   Express + http-proxy-middleware
+//   express-bare  Express answering 100 bytes itself, no proxy: what Express alone costs
+//   http-bare     node:http answering 100 bytes itself: the same without Express
 // Switchyard (target read from the watcher; store from SWITCHYARD_REDIS_URL, else memory://):
 //   serve         plain node:http, maintenance handler then createProxyHandler: what `switchyard serve` runs
 //   serve-proxy   plain node:http, createProxyHandler alone (maintenance not mounted)
@@ -57,6 +59,20 @@ async function peer(): Promise<boolean> {
     // koa-proxies passes unknown options through to http-proxy; its types do not list xfwd.
     app.use(koaProxies('/', { target, agent, xfwd: true, logs: false } as Parameters<typeof koaProxies>[1]));
     announce(app.callback());
+    return true;
+  }
+  if (mode === 'express-bare' || mode === 'http-bare') {
+    // No proxy at all: what the framework (or node:http) alone costs per request, answering as the upstream does.
+    const body = Buffer.alloc(100, 'a');
+    const answer = (_req: IncomingMessage, res: ServerResponse) =>
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' }).end(body);
+    if (mode === 'http-bare') announce(answer);
+    else {
+      const app = express();
+      app.disable('x-powered-by');
+      app.use(answer);
+      announce(app);
+    }
     return true;
   }
   if (mode === 'express-hpm') {

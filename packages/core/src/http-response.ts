@@ -145,7 +145,11 @@ export function withAddedHeaders(res: ServerResponse, headers: string[]): string
   if (!list) return headers;
   outer: for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!.toLowerCase();
-    for (let j = 0; j < headers.length; j += 2) if (headers[j]!.toLowerCase() === name) continue outer;
+    // The length first: most names differ in it, and then no lower-cased copy is made.
+    for (let j = 0; j < headers.length; j += 2) {
+      const other = headers[j]!;
+      if (other.length === name.length && other.toLowerCase() === name) continue outer;
+    }
     headers.push(list[i]!, list[i + 1]!);
   }
   return headers;

@@ -155,7 +155,12 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (giveIds) {
       const sent = req.headers['x-request-id'];
-      const id = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : replaceRequestId(req, randomUUID());
+      const id =
+        sent === undefined
+          ? addRequestId(req, randomUUID())
+          : typeof sent === 'string' && REQUEST_ID.test(sent)
+            ? sent
+            : replaceRequestId(req, randomUUID());
       addResponseHeader(res, 'X-Request-Id', id);
     }
     for (const observe of observers) {
@@ -258,11 +263,16 @@ function answerHealth(req: IncomingMessage, res: ServerResponse, health: FrontDo
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** Puts `id` in place of any X-Request-Id the client sent, where the proxy reads headers from (`rawHeaders`). */
+/** Puts `id` in place of the X-Request-Id(s) the client sent, where the proxy reads headers from (`rawHeaders`). */
 function replaceRequestId(req: IncomingMessage, id: string): string {
   const raw = req.rawHeaders;
   for (let index = raw.length - 2; index >= 0; index -= 2) if (raw[index]!.toLowerCase() === 'x-request-id') raw.splice(index, 2);
-  raw.push('X-Request-Id', id);
+  return addRequestId(req, id);
+}
+
+/** Gives a request that carries no X-Request-Id this one (the common case: no header to look for and remove). */
+function addRequestId(req: IncomingMessage, id: string): string {
+  req.rawHeaders.push('X-Request-Id', id);
   req.headers['x-request-id'] = id;
   return id;
 }
