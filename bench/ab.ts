@@ -58,11 +58,12 @@ async function main(): Promise<void> {
       const url = `http://127.0.0.1:${front.port}${values.path}`;
       const before = cpuTimeMs(front.child.pid!);
       const result = await wrk.measure(url, options);
-      return { rps: result.rps, cpuUs: ((cpuTimeMs(front.child.pid!) - before) * 1000) / result.requests };
+      return { rps: result.rps, p99: result.p99, cpuUs: ((cpuTimeMs(front.child.pid!) - before) * 1000) / result.requests };
     };
     for (const front of fronts) await round(front); // warm-up
     const rps: number[] = [];
     const cpu: number[] = [];
+    const p99 = [[], []] as [number[], number[]];
     for (let pair = 0; pair < Number(values.pairs); pair++) {
       // Alternate who goes first, so neither always runs right after the other.
       let first: Awaited<ReturnType<typeof round>>;
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
         other = await round(fronts[1]!);
         first = await round(fronts[0]!);
       }
+      p99[0].push(first.p99);
+      p99[1].push(other.p99);
       rps.push(other.rps / first.rps);
       cpu.push(other.cpuUs / first.cpuUs);
       process.stdout.write(
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(
-      `${b} / ${a}: req/s ${median(rps).toFixed(3)}x, CPU per request ${median(cpu).toFixed(3)}x (medians of ${rps.length} pairs)\n`,
+      `${b} / ${a}: req/s ${median(rps).toFixed(3)}x, CPU per request ${median(cpu).toFixed(3)}x (medians of ${rps.length} pairs); p99 ${median(p99[0]).toFixed(2)} ms (${a}), ${median(p99[1]).toFixed(2)} ms (${b})\n`,
     );
   } finally {
     await stopAll();

@@ -21,9 +21,13 @@ export const CLIENT_GONE = new Error('the client went away');
  * One proxied request, as an undici dispatch handler: streams the upstream's response to `res` with
  * back-pressure (undici stops reading the upstream socket while `res` is full), aborts the upstream
  * request when the client goes away, and hands failures to its owner. A class rather than closures:
- * one allocation per request on the hot path.
+ * one allocation per request on the hot path. It implements undici's first handler interface
+ * (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`, typed deprecated since undici 7) on
+ * purpose: undici 7 still drives that one internally, and wraps a handler of the newer shape
+ * (`onRequestStart`/`onResponseStart`…) per request, parsing the raw response headers into an
+ * object the proxy does not need.
  */
-export class Exchange implements Dispatcher.DispatchHandlers {
+export class Exchange implements Dispatcher.DispatchHandler {
   private abortUpstream: ((error?: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private settled = false;
