@@ -2,8 +2,8 @@
 //   http-proxy    bare http-proxy
 //   koa-proxies   Koa + koa-proxies
 //   express-hpm   Express + http-proxy-middleware
-//   express-bare  Express answering 100 bytes itself, no proxy: what Express alone costs
-//   http-bare     node:http answering 100 bytes itself: the same without Express
+//   express-bare  Express answering itself as the upstream does (100 B, 64 KB at /64k), no proxy: what Express alone costs
+//   http-bare     node:http answering itself the same way: the same without Express
 // Switchyard (target read from the watcher; store from SWITCHYARD_REDIS_URL, else memory://):
 //   serve         plain node:http, maintenance handler then createProxyHandler: what `switchyard serve` runs
 //   serve-proxy   plain node:http, createProxyHandler alone (maintenance not mounted)
@@ -63,9 +63,12 @@ async function peer(): Promise<boolean> {
   }
   if (mode === 'express-bare' || mode === 'http-bare') {
     // No proxy at all: what the framework (or node:http) alone costs per request, answering as the upstream does.
-    const body = Buffer.alloc(100, 'a');
-    const answer = (_req: IncomingMessage, res: ServerResponse) =>
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' }).end(body);
+    const small = Buffer.alloc(100, 'a');
+    const large = Buffer.alloc(64 * 1024, 'b');
+    const answer = (req: IncomingMessage, res: ServerResponse) => {
+      const body = req.url === '/64k' ? large : small;
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }).end(body);
+    };
     if (mode === 'http-bare') announce(answer);
     else {
       const app = express();

@@ -43,7 +43,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     /** Called once when the client's response closes (finished or not): ends the in-flight count. */
     private readonly done: () => void,
   ) {
-    res.once('close', this.onClientClose);
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener on every request.
+    res.on('close', this.onClientClose);
   }
 
   onConnect(abort: (error?: Error) => void): void {

@@ -32,11 +32,13 @@ export interface ForwardedFacts {
 
 /**
  * The names a `Connection` header lists (lower case), besides `close`/`keep-alive`, which are
- * hop-by-hop already. Most messages have no `Connection` header or only those two tokens, so the
- * common case allocates nothing.
+ * hop-by-hop already. Most messages have no `Connection` header or only one of those two tokens, so
+ * the common case allocates nothing.
  */
 function listedByConnection(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // Nearly every response of a keep-alive upstream says just this: no list to split.
+  if (value === 'keep-alive' || value === 'close') return undefined;
   let listed: Set<string> | undefined;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
