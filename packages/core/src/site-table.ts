@@ -54,7 +54,8 @@ export class SiteTable {
   /** Keys whose stored value is malformed as last read. */
   private readonly invalid = new Set<string>();
   private stateVersion = 0;
-  private digestValue = stateDigest([]);
+  /** Computed when first asked for after a change (by the heartbeat, after the flip's reads): a hash is no part of applying. */
+  private digestValue: string | undefined;
   /** Redis came back empty or older: full reads add and change but delete nothing until state is written again. */
   private keeping = false;
 
@@ -67,6 +68,7 @@ export class SiteTable {
 
   /** Digest of the state applied; see stateDigest. */
   get digest(): string {
+    this.digestValue ??= stateDigest(this.sites.values());
     return this.digestValue;
   }
 
@@ -147,7 +149,7 @@ export class SiteTable {
       const parsed = this.keys.parseState(key);
       if (parsed) this.applyValue(key, parsed.kind, parsed.site, raw, changes, invalid);
     }
-    if (changes.length > 0) this.digestValue = stateDigest(this.sites.values());
+    if (changes.length > 0) this.digestValue = undefined;
     this.stateVersion = read.version;
     return { changed: changes.length > 0, changes, invalid };
   }

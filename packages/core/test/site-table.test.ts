@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { keyLayout } from '../src/index';
+import { stateDigest } from '../src/site-state';
 import { SiteTable } from '../src/site-table';
 
 const keys = keyLayout();
@@ -30,6 +31,21 @@ describe('site table', () => {
       [ROUTE]: 'http://127.0.0.1:1000/',
       [MAINTENANCE]: '{"mode":"read-only"}',
     });
+  });
+
+  test('the digest, computed when asked for, follows every applied change', () => {
+    const table = new SiteTable(keys);
+    const empty = table.digest;
+    assert.equal(empty, stateDigest([]));
+    table.applyKeys(some(1, { [ROUTE]: 'http://127.0.0.1:1000' }));
+    const first = table.digest;
+    assert.notEqual(first, empty);
+    assert.equal(first, stateDigest(table.allSites()));
+    table.applyKeys(some(2, { [ROUTE]: 'http://127.0.0.1:2000' }));
+    assert.notEqual(table.digest, first, 'a change read after the digest was asked for is in the next one');
+    assert.equal(table.digest, stateDigest(table.allSites()));
+    table.applyKeys(some(3, { [ROUTE]: 'http://127.0.0.1:1000' }));
+    assert.equal(table.digest, first, 'the same state, the same digest');
   });
 
   test('a malformed value keeps the last good one, is reported once, listed until replaced or deleted', () => {
