@@ -153,6 +153,7 @@ export async function measureMemory(
     const t0 = Date.now();
     const uploaded = await upload(front.port, size);
     const t1 = Date.now();
+    const peakUp = residentMemory(front.child.pid!)!.peak;
     const downloaded = await download(front.port, size);
     const t2 = Date.now();
     const peak = residentMemory(front.child.pid!)!.peak;
@@ -163,7 +164,7 @@ export async function measureMemory(
       met: peak < 150 * MB && uploaded === size && downloaded === size,
     });
     lines.push(
-      `- ${size / MB} MB up through \`switchyard serve\` in ${((t1 - t0) / 1000).toFixed(1)} s, ${size / MB} MB down in ${((t2 - t1) / 1000).toFixed(1)} s; the front's peak RSS (VmHWM) ${mb(peak)}, RSS before ${mb(base.rss)}.`,
+      `- ${size / MB} MB up through \`switchyard serve\` in ${((t1 - t0) / 1000).toFixed(1)} s, ${size / MB} MB down in ${((t2 - t1) / 1000).toFixed(1)} s; the front's peak RSS (VmHWM) ${mb(peak)} (${mb(peakUp)} after the upload), RSS before ${mb(base.rss)}.`,
     );
     await stop(front.child);
   }
