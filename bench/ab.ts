@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { median, wrk } from './lib/load';
-import { cpuTimeMs, type Started, startServer, stopAll } from './lib/processes';
+import { cpuTimeMs, runMain, type Started, startServer, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -92,10 +92,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`${error.stack}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { wrk } from './lib/load';
-import { startServer, stop, stopAll } from './lib/processes';
+import { runMain, startServer, stop, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -81,10 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`${error.stack}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -127,3 +127,14 @@ export function residentMemory(pid: number): { rss: number; peak: number } | und
     return undefined;
   }
 }
+
+/** Runs a bench script's `main` (which stops what it started): exit 0 when it resolves, its stack and exit 1 when it throws. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: Error) => {
+      process.stderr.write(`${error.stack}\n`);
+      process.exit(1);
+    },
+  );
+}
