@@ -12,6 +12,12 @@ export interface FlipRow {
   readonly each: { readonly median: number; readonly p99: number };
   /** Time from the bare SET until the last front end applied it, per flip (ms). */
   readonly all: { readonly median: number; readonly p99: number; readonly worst: number };
+  /**
+   * The same flips with bare watchers (two raw sockets each, the same tracking, one hand-written MGET
+   * per invalidation; no client library, validation or heartbeat): the floor of this layout on this
+   * machine, in the same run, in alternating rounds with the front ends. Until all applied (ms).
+   */
+  readonly bare: { readonly median: number; readonly p99: number };
   /** Front ends that had not applied a flip 5 s after it. */
   readonly missed: number;
   readonly startupMs: number;
@@ -29,16 +35,19 @@ async function redisInfo(redis: RedisServer): Promise<{ cpu: number; clients: nu
   return { cpu: field('used_cpu_user') + field('used_cpu_sys'), clients: field('connected_clients') };
 }
 
+type Kind = 'switchyard' | 'bare';
+
 function runWatchers(
   redis: RedisServer,
   count: number,
   flips: number,
+  kind: Kind,
 ): Promise<{ startupMs: number; flips: number[][]; missed: number; clients: number }> {
   buildServers();
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [join(__dirname, '..', '..', serverPath('bench/servers/watchers.ts')), redis.url, String(count), String(flips)],
+      [join(__dirname, '..', '..', serverPath('bench/servers/watchers.ts')), redis.url, String(count), String(flips), kind],
       {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn' },
@@ -69,7 +78,16 @@ function runWatchers(
   });
 }
 
-/** Runs the flips at each scale, each in a fresh process, noting Redis's CPU and connections. */
+/** Until all applied, per flip: the slowest front end of each flip every front end applied. */
+function allApplied(flips: number[][], watchers: number): number[] {
+  return flips.filter((times) => times.length === watchers).map((times) => Math.max(...times));
+}
+
+/**
+ * Runs the flips at each scale, each in fresh processes: front ends and bare watchers in alternating
+ * rounds (ABBA, half the flips each), so the host's drift falls on both; Redis's CPU and connections
+ * are the front ends' rounds only.
+ */
 export async function measureFlips(
   redis: RedisServer,
   counts: readonly number[],
@@ -77,26 +95,48 @@ export async function measureFlips(
   log: (line: string) => void,
 ): Promise<FlipReport> {
   const rows: FlipRow[] = [];
+  const half = Math.max(1, Math.ceil(flips / 2));
   for (const watchers of counts) {
-    const before = await redisInfo(redis);
-    const wallStart = Date.now();
-    const result = await runWatchers(redis, watchers, flips);
-    const after = await redisInfo(redis);
-    const each = result.flips.flat();
-    const all = result.flips.filter((times) => times.length === watchers).map((times) => Math.max(...times));
+    const fronts: number[][] = [];
+    const bare: number[][] = [];
+    let missed = 0;
+    let startupMs = 0;
+    let clients = 0;
+    let cpuS = 0;
+    let wallMs = 0;
+    for (const kind of ['switchyard', 'bare', 'bare', 'switchyard'] as const) {
+      const before = await redisInfo(redis);
+      const wallStart = Date.now();
+      const result = await runWatchers(redis, watchers, half, kind);
+      if (kind === 'bare') {
+        bare.push(...result.flips);
+        continue;
+      }
+      const after = await redisInfo(redis);
+      cpuS += after.cpu - before.cpu;
+      wallMs += Date.now() - wallStart;
+      fronts.push(...result.flips);
+      missed += result.missed;
+      startupMs = Math.max(startupMs, result.startupMs);
+      // The front ends' own: minus the bench's client and the flipping one.
+      clients = result.clients - 2;
+    }
+    const each = fronts.flat();
+    const all = allApplied(fronts, watchers);
+    const floor = allApplied(bare, watchers);
     const row: FlipRow = {
       watchers,
-      flips,
+      flips: fronts.length,
       each: { median: median(each), p99: percentile(each, 99) },
       all: { median: median(all), p99: percentile(all, 99), worst: Math.max(...all) },
-      missed: result.missed,
-      startupMs: result.startupMs,
-      redisCpu: ((after.cpu - before.cpu) * 1000 * 100) / (Date.now() - wallStart),
-      // The front ends' own: minus the bench's client and the flipping one.
-      redisClients: result.clients - 2,
+      bare: { median: median(floor), p99: percentile(floor, 99) },
+      missed,
+      startupMs,
+      redisCpu: (cpuS * 1000 * 100) / wallMs,
+      redisClients: clients,
     };
     log(
-      `${watchers} watchers: each p99 ${row.each.p99.toFixed(2)} ms, all p99 ${row.all.p99.toFixed(2)} ms, missed ${row.missed}, Redis ${row.redisCpu.toFixed(0)}% CPU, ${row.redisClients} clients`,
+      `${watchers} watchers: each p99 ${row.each.p99.toFixed(2)} ms, all p99 ${row.all.p99.toFixed(2)} ms (bare watchers ${row.bare.p99.toFixed(2)} ms), missed ${row.missed}, Redis ${row.redisCpu.toFixed(0)}% CPU, ${row.redisClients} clients`,
     );
     rows.push(row);
   }

@@ -1,27 +1,140 @@
 // Flip propagation at scale: starts N front ends in this process, each with its own Redis connections
 // exactly as a front end has (watcher command connection, invalidation subscriber, heartbeat), then
 // times bare `SET`s of the route from a separate plain client until every front end applied it.
-//   node … bench/servers/watchers.ts <redis-url> <count> <flips>
+//   node … bench/servers/watchers.ts <redis-url> <count> <flips> [switchyard|bare]
+// `bare` starts N bare watchers instead: the same two connections and the same tracking, but no
+// client library, no validation, no heartbeat; on each invalidation one MGET written by hand. It is
+// the floor of this layout (one event loop, two sockets per front end) on this machine, measured in
+// the same run as the front ends.
 // Prints one JSON line: { startupMs, flips: [[ms per front end], …], missed }.
+import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createFrontEnd, type FrontEnd, silentLogger } from '@switchyard/core';
+import { createFrontEnd, keyLayout, silentLogger } from '@switchyard/core';
 import Redis from 'ioredis';
 
-const [url = '', countArg = '1', flipsArg = '10'] = process.argv.slice(2);
+const [url = '', countArg = '1', flipsArg = '10', kind = 'switchyard'] = process.argv.slice(2);
 const count = Number(countArg);
 const flips = Number(flipsArg);
 const DEADLINE_MS = 5000;
 // Flips before the measured ones, not counted: the watchers' read path is compiled by V8 only after
 // it has run a few thousand times, as with the throughput rounds' warm-up second.
 const WARM_UP_FLIPS = 20;
+const ROUTE_KEY = 'switchyard:route:default';
+
+/** Something that applies the route: calls `listener` with each route target it applied. */
+interface Watched {
+  listen(listener: (target: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+async function switchyardFront(): Promise<Watched> {
+  const front = await createFrontEnd({ store: url, logger: silentLogger });
+  return {
+    listen(listener) {
+      const onChange = (site: string, state: { route?: { target: string } } | undefined) => {
+        if (site === 'default' && state?.route) listener(state.route.target);
+      };
+      front.watcher.on('change', onChange);
+      return () => front.watcher.off('change', onChange);
+    },
+    close: () => front.close(),
+  };
+}
+
+/** One RESP command, as Redis reads it. */
+function resp(...words: string[]): string {
+  return `*${words.length}\r\n${words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}\r\n`).join('')}`;
+}
+
+/** A connection that reads replies one at a time (set-up only: the replies of one command). */
+function openSocket(): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => resolve(socket));
+    socket.setNoDelay(true);
+    socket.once('error', reject);
+  });
+}
+
+function ask(socket: Socket, command: string): Promise<string> {
+  return new Promise((resolve) => {
+    socket.once('data', (data: Buffer) => resolve(data.toString('latin1')));
+    socket.write(command);
+  });
+}
+
+/**
+ * The first element of an MGET reply, when `text` holds the whole reply (`*2 $n value $m version`);
+ * undefined while it is incomplete. A null element reads as ''.
+ */
+function firstOfMget(text: string): { value: string; length: number } | undefined {
+  let at = text.indexOf('\r\n') + 2;
+  const elements: string[] = [];
+  while (elements.length < 2) {
+    const end = text.indexOf('\r\n', at);
+    if (end < 0) return undefined;
+    const size = Number(text.slice(at + 1, end));
+    if (size < 0) {
+      elements.push('');
+      at = end + 2;
+      continue;
+    }
+    if (text.length < end + 2 + size + 2) return undefined;
+    elements.push(text.slice(end + 2, end + 2 + size));
+    at = end + 2 + size + 2;
+  }
+  return { value: elements[0]!, length: at };
+}
+
+async function bareWatcher(): Promise<Watched> {
+  const keys = keyLayout();
+  const [command, subscriber] = await Promise.all([openSocket(), openSocket()]);
+  const id = (await ask(subscriber, resp('CLIENT', 'ID'))).slice(1).trim();
+  await ask(subscriber, resp('SUBSCRIBE', '__redis__:invalidate'));
+  const prefixes = keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]);
+  await ask(command, resp('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...prefixes));
+  const read = resp('MGET', ROUTE_KEY, keys.version);
+  let listener: ((target: string) => void) | undefined;
+  let pending = '';
+  command.on('data', (data: Buffer) => {
+    pending += data.toString('latin1');
+    for (let reply = firstOfMget(pending); reply; reply = firstOfMget(pending)) {
+      pending = pending.slice(reply.length);
+      listener?.(reply.value);
+    }
+  });
+  // As the watcher does: the read on the next turn, so invalidations arriving together make one read.
+  let scheduled = false;
+  subscriber.on('data', () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      command.write(read);
+    });
+  });
+  return {
+    listen(next) {
+      listener = next;
+      return () => {
+        listener = undefined;
+      };
+    },
+    async close() {
+      command.destroy();
+      subscriber.destroy();
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const fronts: FrontEnd[] = [];
+  const fronts: Watched[] = [];
+  const start = kind === 'bare' ? bareWatcher : switchyardFront;
   // In batches, so 500 front ends do not open 1000 connections in one burst.
   for (let i = 0; i < count; i += 50) {
     const batch = Math.min(50, count - i);
-    fronts.push(...(await Promise.all(Array.from({ length: batch }, () => createFrontEnd({ store: url, logger: silentLogger })))));
+    fronts.push(...(await Promise.all(Array.from({ length: batch }, () => start()))));
   }
   const startupMs = performance.now() - t0;
   const cli = new Redis(url, { protocol: 2 });
@@ -38,18 +151,16 @@ async function main(): Promise<void> {
     const applied = fronts.map(
       (front) =>
         new Promise<void>((resolve) => {
-          const onChange = (site: string, state: { route?: { target: string } } | undefined) => {
-            if (site === 'default' && state?.route?.target === target) {
-              times.push(performance.now() - sentAt);
-              front.watcher.off('change', onChange);
-              resolve();
-            }
-          };
-          front.watcher.on('change', onChange);
+          const stop = front.listen((seen) => {
+            if (seen !== target) return;
+            times.push(performance.now() - sentAt);
+            stop();
+            resolve();
+          });
         }),
     );
     sentAt = performance.now();
-    await cli.set('switchyard:route:default', target);
+    await cli.set(ROUTE_KEY, target);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(applied), new Promise((resolve) => (timer = setTimeout(resolve, DEADLINE_MS)))]);
     clearTimeout(timer);
@@ -60,10 +171,10 @@ async function main(): Promise<void> {
     // A short gap, so flips do not coalesce into one read.
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  process.stdout.write(`${JSON.stringify({ startupMs, flips: results, missed })}\n`);
   cli.disconnect();
   await Promise.all(fronts.map((front) => front.close()));
-  process.exit(0);
+  // Exits once the line is written: a pipe takes 64 KB at a time, and exit() would drop the rest.
+  process.stdout.write(`${JSON.stringify({ startupMs, flips: results, missed })}\n`, () => process.exit(0));
 }
 
 void main();
