@@ -18,6 +18,8 @@ export interface FlipRow {
    * machine, in the same run, in alternating rounds with the front ends. Until all applied (ms).
    */
   readonly bare: { readonly median: number; readonly p99: number };
+  /** The bare watchers' loop on ioredis connections: the client library's share. Until all applied (ms). */
+  readonly ioredis: { readonly median: number; readonly p99: number };
   /** Front ends that had not applied a flip 5 s after it. */
   readonly missed: number;
   readonly startupMs: number;
@@ -35,7 +37,7 @@ async function redisInfo(redis: RedisServer): Promise<{ cpu: number; clients: nu
   return { cpu: field('used_cpu_user') + field('used_cpu_sys'), clients: field('connected_clients') };
 }
 
-type Kind = 'switchyard' | 'bare';
+type Kind = 'switchyard' | 'ioredis' | 'bare';
 
 function runWatchers(
   redis: RedisServer,
@@ -84,8 +86,8 @@ function allApplied(flips: number[][], watchers: number): number[] {
 }
 
 /**
- * Runs the flips at each scale, each in fresh processes: front ends and bare watchers in alternating
- * rounds (ABBA, half the flips each), so the host's drift falls on both; Redis's CPU and connections
+ * Runs the flips at each scale, each in fresh processes: front ends, bare watchers and bare watchers
+ * on ioredis in alternating rounds (ABCCBA, half the flips each), so the host's drift falls on all; Redis's CPU and connections
  * are the front ends' rounds only.
  */
 export async function measureFlips(
@@ -99,17 +101,18 @@ export async function measureFlips(
   for (const watchers of counts) {
     const fronts: number[][] = [];
     const bare: number[][] = [];
+    const client: number[][] = [];
     let missed = 0;
     let startupMs = 0;
     let clients = 0;
     let cpuS = 0;
     let wallMs = 0;
-    for (const kind of ['switchyard', 'bare', 'bare', 'switchyard'] as const) {
+    for (const kind of ['switchyard', 'ioredis', 'bare', 'bare', 'ioredis', 'switchyard'] as const) {
       const before = await redisInfo(redis);
       const wallStart = Date.now();
       const result = await runWatchers(redis, watchers, half, kind);
-      if (kind === 'bare') {
-        bare.push(...result.flips);
+      if (kind !== 'switchyard') {
+        (kind === 'bare' ? bare : client).push(...result.flips);
         continue;
       }
       const after = await redisInfo(redis);
@@ -124,19 +127,21 @@ export async function measureFlips(
     const each = fronts.flat();
     const all = allApplied(fronts, watchers);
     const floor = allApplied(bare, watchers);
+    const library = allApplied(client, watchers);
     const row: FlipRow = {
       watchers,
       flips: fronts.length,
       each: { median: median(each), p99: percentile(each, 99) },
       all: { median: median(all), p99: percentile(all, 99), worst: Math.max(...all) },
       bare: { median: median(floor), p99: percentile(floor, 99) },
+      ioredis: { median: median(library), p99: percentile(library, 99) },
       missed,
       startupMs,
       redisCpu: (cpuS * 1000 * 100) / wallMs,
       redisClients: clients,
     };
     log(
-      `${watchers} watchers: each p99 ${row.each.p99.toFixed(2)} ms, all p99 ${row.all.p99.toFixed(2)} ms (bare watchers ${row.bare.p99.toFixed(2)} ms), missed ${row.missed}, Redis ${row.redisCpu.toFixed(0)}% CPU, ${row.redisClients} clients`,
+      `${watchers} watchers: each p99 ${row.each.p99.toFixed(2)} ms, all p99 ${row.all.p99.toFixed(2)} ms (bare watchers ${row.bare.p99.toFixed(2)} ms, on ioredis ${row.ioredis.p99.toFixed(2)} ms), missed ${row.missed}, Redis ${row.redisCpu.toFixed(0)}% CPU, ${row.redisClients} clients`,
     );
     rows.push(row);
   }

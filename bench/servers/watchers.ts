@@ -1,11 +1,12 @@
 // Flip propagation at scale: starts N front ends in this process, each with its own Redis connections
 // exactly as a front end has (watcher command connection, invalidation subscriber, heartbeat), then
 // times bare `SET`s of the route from a separate plain client until every front end applied it.
-//   node … bench/servers/watchers.ts <redis-url> <count> <flips> [switchyard|bare]
+//   node … bench/servers/watchers.ts <redis-url> <count> <flips> [switchyard|ioredis|bare]
 // `bare` starts N bare watchers instead: the same two connections and the same tracking, but no
 // client library, no validation, no heartbeat; on each invalidation one MGET written by hand. It is
 // the floor of this layout (one event loop, two sockets per front end) on this machine, measured in
-// the same run as the front ends.
+// the same run as the front ends. `ioredis` is the same with ioredis's two connections, as the
+// store opens them: what the client library costs, apart from the front end's own work.
 // Prints one JSON line: { startupMs, flips: [[ms per front end], …], missed }.
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -127,10 +128,43 @@ async function bareWatcher(): Promise<Watched> {
   };
 }
 
+/** The bare watcher's loop on ioredis connections opened as the Redis store opens them (RESP2). */
+async function ioredisWatcher(): Promise<Watched> {
+  const keys = keyLayout();
+  const command = new Redis(url, { protocol: 2 });
+  const subscriber = new Redis(url, { protocol: 2 });
+  const id = String(await subscriber.client('ID'));
+  await subscriber.subscribe('__redis__:invalidate');
+  const prefixes = keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]);
+  await command.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...prefixes);
+  let listener: ((target: string) => void) | undefined;
+  let scheduled = false;
+  subscriber.on('messageBuffer', () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      void command.mget(ROUTE_KEY, keys.version).then((values) => listener?.(values[0] ?? ''));
+    });
+  });
+  return {
+    listen(next) {
+      listener = next;
+      return () => {
+        listener = undefined;
+      };
+    },
+    async close() {
+      command.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   const fronts: Watched[] = [];
-  const start = kind === 'bare' ? bareWatcher : switchyardFront;
+  const start = kind === 'bare' ? bareWatcher : kind === 'ioredis' ? ioredisWatcher : switchyardFront;
   // In batches, so 500 front ends do not open 1000 connections in one burst.
   for (let i = 0; i < count; i += 50) {
     const batch = Math.min(50, count - i);
