@@ -87,6 +87,37 @@ function firstOfMget(text: string): { value: string; length: number } | undefine
   return { value: elements[0]!, length: at };
 }
 
+/**
+ * What both bare kinds share: invalidations arriving together make one `read` on the next turn, as
+ * the watcher coalesces them, and each value read goes to the flip's listener.
+ */
+function bareLoop(read: () => void, close: () => void): { invalidated: () => void; deliver: (value: string) => void; watched: Watched } {
+  let listener: ((target: string) => void) | undefined;
+  let scheduled = false;
+  return {
+    invalidated() {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        read();
+      });
+    },
+    deliver: (value) => listener?.(value),
+    watched: {
+      listen(next) {
+        listener = next;
+        return () => {
+          listener = undefined;
+        };
+      },
+      async close() {
+        close();
+      },
+    },
+  };
+}
+
 async function bareWatcher(): Promise<Watched> {
   const keys = keyLayout();
   const [command, subscriber] = await Promise.all([openSocket(), openSocket()]);
@@ -95,37 +126,23 @@ async function bareWatcher(): Promise<Watched> {
   const prefixes = keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]);
   await ask(command, resp('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...prefixes));
   const read = resp('MGET', ROUTE_KEY, keys.version);
-  let listener: ((target: string) => void) | undefined;
+  const loop = bareLoop(
+    () => command.write(read),
+    () => {
+      command.destroy();
+      subscriber.destroy();
+    },
+  );
   let pending = '';
   command.on('data', (data: Buffer) => {
     pending += data.toString('latin1');
     for (let reply = firstOfMget(pending); reply; reply = firstOfMget(pending)) {
       pending = pending.slice(reply.length);
-      listener?.(reply.value);
+      loop.deliver(reply.value);
     }
   });
-  // As the watcher does: the read on the next turn, so invalidations arriving together make one read.
-  let scheduled = false;
-  subscriber.on('data', () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      command.write(read);
-    });
-  });
-  return {
-    listen(next) {
-      listener = next;
-      return () => {
-        listener = undefined;
-      };
-    },
-    async close() {
-      command.destroy();
-      subscriber.destroy();
-    },
-  };
+  subscriber.on('data', loop.invalidated);
+  return loop.watched;
 }
 
 /** The bare watcher's loop on ioredis connections opened as the Redis store opens them (RESP2). */
@@ -137,28 +154,15 @@ async function ioredisWatcher(): Promise<Watched> {
   await subscriber.subscribe('__redis__:invalidate');
   const prefixes = keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]);
   await command.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...prefixes);
-  let listener: ((target: string) => void) | undefined;
-  let scheduled = false;
-  subscriber.on('messageBuffer', () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      void command.mget(ROUTE_KEY, keys.version).then((values) => listener?.(values[0] ?? ''));
-    });
-  });
-  return {
-    listen(next) {
-      listener = next;
-      return () => {
-        listener = undefined;
-      };
-    },
-    async close() {
+  const loop = bareLoop(
+    () => void command.mget(ROUTE_KEY, keys.version).then((values) => loop.deliver(values[0] ?? '')),
+    () => {
       command.disconnect();
       subscriber.disconnect();
     },
-  };
+  );
+  subscriber.on('messageBuffer', loop.invalidated);
+  return loop.watched;
 }
 
 async function main(): Promise<void> {
