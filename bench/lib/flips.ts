@@ -87,8 +87,8 @@ function allApplied(flips: number[][], watchers: number): number[] {
 
 /**
  * Runs the flips at each scale, each in fresh processes: front ends, bare watchers and bare watchers
- * on ioredis in alternating rounds (ABCCBA, half the flips each), so the host's drift falls on all; Redis's CPU and connections
- * are the front ends' rounds only.
+ * on ioredis in alternating rounds (ABCCBA, half the flips each), so the host's drift falls on all.
+ * Redis's CPU and connections are the front ends' rounds only.
  */
 export async function measureFlips(
   redis: RedisServer,
@@ -108,13 +108,13 @@ export async function measureFlips(
     let cpuS = 0;
     let wallMs = 0;
     for (const kind of ['switchyard', 'ioredis', 'bare', 'bare', 'ioredis', 'switchyard'] as const) {
+      if (kind !== 'switchyard') {
+        (kind === 'bare' ? bare : client).push(...(await runWatchers(redis, watchers, half, kind)).flips);
+        continue;
+      }
       const before = await redisInfo(redis);
       const wallStart = Date.now();
       const result = await runWatchers(redis, watchers, half, kind);
-      if (kind !== 'switchyard') {
-        (kind === 'bare' ? bare : client).push(...result.flips);
-        continue;
-      }
       const after = await redisInfo(redis);
       cpuS += after.cpu - before.cpu;
       wallMs += Date.now() - wallStart;

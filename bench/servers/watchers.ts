@@ -20,7 +20,7 @@ const DEADLINE_MS = 5000;
 // Flips before the measured ones, not counted: the watchers' read path is compiled by V8 only after
 // it has run a few thousand times, as with the throughput rounds' warm-up second.
 const WARM_UP_FLIPS = 20;
-const ROUTE_KEY = 'switchyard:route:default';
+const ROUTE_KEY = keyLayout().route('default');
 
 /** Something that applies the route: calls `listener` with each route target it applied. */
 interface Watched {
@@ -47,7 +47,7 @@ function resp(...words: string[]): string {
   return `*${words.length}\r\n${words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}\r\n`).join('')}`;
 }
 
-/** A connection that reads replies one at a time (set-up only: the replies of one command). */
+/** A plain TCP connection to the Redis of `url`, without Nagle's delay (as ioredis sets it). */
 function openSocket(): Promise<Socket> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -57,6 +57,7 @@ function openSocket(): Promise<Socket> {
   });
 }
 
+/** Sends one command and resolves with the next data received: set-up only, where each reply is small and arrives whole. */
 function ask(socket: Socket, command: string): Promise<string> {
   return new Promise((resolve) => {
     socket.once('data', (data: Buffer) => resolve(data.toString('latin1')));
