@@ -84,9 +84,9 @@ export function assessFronts(store: Store, state: StoredState, fronts: readonly 
   };
 }
 
-/** Reads the state and the heartbeats and judges them. */
-export async function readAgreement(store: Store): Promise<FrontAgreement> {
-  const [state, fronts] = await Promise.all([readState(store), store.listFronts()]);
+/** Reads the state and the heartbeats (or judges the `reports` given) and judges them. */
+export async function readAgreement(store: Store, reports?: readonly FrontEndReport[]): Promise<FrontAgreement> {
+  const [state, fronts] = await Promise.all([readState(store), reports ?? store.listFronts()]);
   return assessFronts(store, state, fronts);
 }
 

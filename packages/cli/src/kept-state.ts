@@ -115,9 +115,22 @@ export async function writeBackKept(store: Store, kept: KeptState, actor?: strin
  * disagree the command refuses (nothing written) with the exact `switchyard restore --from` to run.
  */
 export async function restoreBeforeWrite(context: CommandContext): Promise<void> {
-  const fronts = await context.store.listFronts();
+  const seen = await context.store.listFronts();
+  if (!seen.some((front) => front.lostState)) return;
+  // A report can be a heartbeat period old. One written before its front end followed a state
+  // written since (an operator's bare SET into the emptied Redis) would have the kept state written
+  // over that SET, so only reports made after this point count; a keeping front end that makes none
+  // stops the command, since leaving it out could drop what it keeps.
+  const { fronts, silent } = await reportsSince(context.store, seen, NEW_REPORT_WAIT_MS);
+  if (silent.length > 0) {
+    const one = silent.length === 1;
+    throw cliError(
+      'SWITCHYARD_ERR_KEPT_STATE_UNCONFIRMED',
+      `Redis lost its state and ${silent.map(describeFront).join(', ')} ${one ? 'kept it but has' : 'kept it but have'} not reported again in ${NEW_REPORT_WAIT_MS / 1000} s, so what ${one ? 'it applies' : 'they apply'} now is unknown; nothing written. Check that ${one ? 'it runs' : 'they run'} and ${one ? 'reaches' : 'reach'} Redis (the heartbeat of a stopped front end expires within seconds), then run this command again`,
+    );
+  }
   if (!fronts.some((front) => front.lostState)) return;
-  const agreement = await readAgreement(context.store);
+  const agreement = await readAgreement(context.store, fronts);
   let choice: KeptChoice | undefined;
   try {
     choice = chooseKept(agreement);
@@ -135,4 +148,30 @@ export async function restoreBeforeWrite(context: CommandContext): Promise<void>
       `Redis had lost its state: wrote back version ${choice.kept.version} kept by ${choice.fronts.map((front) => front.id).join(', ')} first (now version ${version}), as switchyard restore does`,
     ),
   );
+}
+
+/** How long a write command waits for a new report from each front end keeping lost state: a heartbeat period (1 s ± 10%) with room for a loaded machine. */
+const NEW_REPORT_WAIT_MS = 2500;
+const POLL_MS = 50;
+
+/**
+ * The live front ends' reports once each that kept lost state in `seen` has reported again, and
+ * those that did not within `waitMs` (frozen, or cut off from Redis: their last report predates
+ * this command). Front ends that kept nothing are taken as they are.
+ */
+async function reportsSince(
+  store: Store,
+  seen: readonly FrontEndReport[],
+  waitMs: number,
+): Promise<{ fronts: FrontEndReport[]; silent: FrontEndReport[] }> {
+  const before = new Map(seen.filter((front) => front.lostState).map((front) => [front.id, front.updatedAt]));
+  const renewed = (front: FrontEndReport) => before.get(front.id) !== front.updatedAt;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const fronts = await store.listFronts();
+    if (fronts.every(renewed) || Date.now() >= deadline) {
+      return { fronts: fronts.filter(renewed), silent: fronts.filter((front) => !renewed(front)) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 }

@@ -69,6 +69,40 @@ describe('Redis restarted empty while the front ends keep state', () => {
     assert.ok(actions.includes('route restore'), actions.join(', '));
   });
 
+  test('a write command never writes the kept state over a report it cannot renew: a frozen front end stops it, nothing written', async () => {
+    await loseState();
+    // The process front end is frozen: its last report (keeping the lost state) stays in Redis until
+    // its heartbeat expires, as a report written just before a front end followed a state would.
+    bed.remote.child.kill('SIGSTOP');
+    try {
+      await bed.redis.cli.set('switchyard:route:default', bed.newApp.url);
+      await waitFor(() => bed.local.watcher.route('default')?.target === bed.newApp.url && !bed.local.watcher.lostState, {
+        what: 'the front end in this process to follow the SET',
+      });
+      const on = await run('maintenance', 'on', '--read-only', '--json');
+      assert.equal(on.code, 1, on.stderr);
+      assert.equal(on.json<{ error: { code: string } }>().error.code, 'SWITCHYARD_ERR_KEPT_STATE_UNCONFIRMED');
+      assert.match(
+        on.stderr,
+        new RegExp(`Redis lost its state and ${bed.remote.id} \\(.*\\) kept it but has not reported again in 2\\.5 s.*nothing written`),
+      );
+      assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.newApp.url, "the operator's SET is not written over");
+      assert.equal(await bed.redis.cli.exists('switchyard:maintenance:default'), 0, 'nothing written');
+    } finally {
+      bed.remote.child.kill('SIGCONT');
+    }
+    // Running again, the front end follows the SET too, and the command acts on it.
+    await waitFor(async () => (await run('fronts', '--json')).json<FrontsOutput>().fronts.every((front) => !front.lostState), {
+      what: 'both front ends to follow the SET',
+      timeoutMs: 15_000,
+    });
+    const on = await run('maintenance', 'on', '--read-only', '--json');
+    assert.equal(on.code, 0, on.stderr);
+    assert.doesNotMatch(on.stderr, /Redis had lost its state/);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.newApp.url);
+    assert.equal((await run('maintenance', 'off')).code, 0);
+  });
+
   test('maintenance on --read-only does not drop the kept route', async () => {
     await loseState();
     const on = await run('maintenance', 'on', '--read-only', '--hold', '2s', '--json');
@@ -117,7 +151,13 @@ describe('Redis restarted empty while the front ends keep state', () => {
       lostState: true,
       kept: { version: version - 1, values: { 'switchyard:route:default': bed.newApp.url } },
     };
-    await bed.store.putFront(other, 10_000);
+    // A live front end reports every heartbeat; write commands only count reports made while they run.
+    const beat = () => bed.store.putFront({ ...other, updatedAt: new Date().toISOString() }, 10_000);
+    let beating = beat();
+    await beating;
+    const heartbeat = setInterval(() => {
+      beating = beat().catch(() => undefined);
+    }, 200);
     try {
       const restore = await run('restore');
       assert.equal(restore.code, 1);
@@ -145,6 +185,9 @@ describe('Redis restarted empty while the front ends keep state', () => {
       );
       assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url, 'the first restore stands');
     } finally {
+      clearInterval(heartbeat);
+      // A beat in flight would put the report back after its removal.
+      await beating;
       await bed.store.removeFront('other-front');
     }
     assert.equal((await run('maintenance', 'off')).code, 0);
