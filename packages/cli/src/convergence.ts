@@ -84,7 +84,7 @@ export function assessFronts(store: Store, state: StoredState, fronts: readonly 
   };
 }
 
-/** Reads the state and the heartbeats (or judges the `reports` given) and judges them. */
+/** Reads the state, and the heartbeats unless `reports` are given, and judges them. */
 export async function readAgreement(store: Store, reports?: readonly FrontEndReport[]): Promise<FrontAgreement> {
   const [state, fronts] = await Promise.all([readState(store), reports ?? store.listFronts()]);
   return assessFronts(store, state, fronts);

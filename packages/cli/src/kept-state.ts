@@ -2,6 +2,7 @@ import { ConflictError, type FrontEndReport, type KeptState, restoreKeptState, t
 import type { CommandContext } from './context';
 import { describeFront, type FrontAgreement, readAgreement } from './convergence';
 import { cliError } from './errors';
+import { sleep } from './sleep';
 
 /**
  * State loss as a state: when Redis comes back empty, the front ends keep serving what they had and
@@ -121,7 +122,7 @@ export async function restoreBeforeWrite(context: CommandContext): Promise<void>
   // written since (an operator's bare SET into the emptied Redis) would have the kept state written
   // over that SET, so only reports made after this point count; a keeping front end that makes none
   // stops the command, since leaving it out could drop what it keeps.
-  const { fronts, silent } = await reportsSince(context.store, seen, NEW_REPORT_WAIT_MS);
+  const { fronts, silent } = await reportsSince(context.store, seen, NEW_REPORT_WAIT_MS, context.signal);
   if (silent.length > 0) {
     const one = silent.length === 1;
     throw cliError(
@@ -163,15 +164,18 @@ async function reportsSince(
   store: Store,
   seen: readonly FrontEndReport[],
   waitMs: number,
+  signal: AbortSignal,
 ): Promise<{ fronts: FrontEndReport[]; silent: FrontEndReport[] }> {
   const before = new Map(seen.filter((front) => front.lostState).map((front) => [front.id, front.updatedAt]));
   const renewed = (front: FrontEndReport) => before.get(front.id) !== front.updatedAt;
-  const deadline = Date.now() + waitMs;
+  const deadline = performance.now() + waitMs;
   for (;;) {
+    signal.throwIfAborted();
     const fronts = await store.listFronts();
-    if (fronts.every(renewed) || Date.now() >= deadline) {
+    if (fronts.every(renewed) || performance.now() >= deadline) {
       return { fronts: fronts.filter(renewed), silent: fronts.filter((front) => !renewed(front)) };
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    // Ctrl-C during the wait stops the command at once, as in the other waits on heartbeats.
+    await sleep(POLL_MS, signal);
   }
 }
