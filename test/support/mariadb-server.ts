@@ -278,6 +278,29 @@ export class MariaDbServer {
     if (Number(reached) !== 0) throw new Error(`replica on port ${this.port} did not reach ${position}`);
   }
 
+  /**
+   * Like {@link caughtUpWith}, for every event in the source's binlog, not only transactions. After
+   * `FLUSH BINARY LOGS` MariaDB writes a Binlog_checkpoint event (40 bytes, no GTID) into the new
+   * file when InnoDB has flushed the old file's commits, up to a second later with
+   * innodb_flush_log_at_trx_commit=2; a GTID wait does not cover it. This waits until the source has
+   * written it, then until this replica has executed up to the source's file and offset (20 s each).
+   */
+  async executedAllOf(source: MariaDbServer): Promise<void> {
+    await this.caughtUpWith(source);
+    let status: Record<string, unknown> | undefined;
+    await waitFor(
+      async () => {
+        [status] = await source.query('SHOW MASTER STATUS');
+        const events = await source.query(`SHOW BINLOG EVENTS IN '${status?.File}'`);
+        return events.some((event) => event.Event_type === 'Binlog_checkpoint' && String(event.Info).endsWith(String(status?.File)));
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: `the binlog checkpoint on port ${source.port}` },
+    );
+    const reached = await this.value('SELECT MASTER_POS_WAIT(?, ?, 20)', [status?.File, status?.Position]);
+    if (reached === null || Number(reached) < 0)
+      throw new Error(`replica on port ${this.port} did not reach ${status?.File}:${status?.Position}`);
+  }
+
   /** SIGKILLs the server right away (synchronous: used by the exit handler too). */
   killNow(): void {
     const child = this.child;
