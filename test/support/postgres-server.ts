@@ -157,6 +157,8 @@ export class PostgresServer {
           'listen_addresses=127.0.0.1',
           `unix_socket_directories=${this.dir}`,
           ...this.settings,
+          // What pg_rewind needs on the server it rewinds (the way back after a promotion); initdb ran without checksums.
+          'wal_log_hints=on',
           'max_wal_senders=10',
           'max_replication_slots=10',
           'max_connections=40',
@@ -197,16 +199,36 @@ export class PostgresServer {
     return this.output;
   }
 
-  /** Fast shutdown (SIGINT), then the temp dir is removed. */
-  async stop(): Promise<void> {
+  /** Fast shutdown (SIGINT; SIGKILL after 15 s), keeping the data directory: start() starts it again. */
+  async shutDown(): Promise<void> {
     const child = this.child;
-    if (child) {
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (!child) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /**
+   * Makes this stopped server a streaming standby of `source` as the way back after a promotion is
+   * documented (packages/db/README.md): `pg_rewind -R` against the running `source` (it writes
+   * standby.signal and a primary_conninfo to it), then starts it.
+   */
+  async rewindFrom(source: PostgresServer): Promise<void> {
+    if (this.child) throw new Error('pg_rewind needs the server stopped');
+    await runProgram('pg_rewind', [
+      `--target-pgdata=${join(this.dir, 'data')}`,
+      `--source-server=host=127.0.0.1 port=${source.port} user=postgres dbname=postgres`,
+      '--write-recovery-conf',
+      '--no-sync',
+    ]);
+    await this.start();
+  }
+
+  /** Fast shutdown, then the temp dir is removed. */
+  async stop(): Promise<void> {
+    await this.shutDown();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
