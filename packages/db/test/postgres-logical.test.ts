@@ -84,6 +84,17 @@ describe('PostgreSQL logical replication', { skip: postgresMissing }, () => {
     await refusal(target.url('app'), target.url('app'), /same server/);
   });
 
+  test('refuses a target configured read-only other than by a fence (ALTER DATABASE … SET), changing nothing', async () => {
+    // Only ALTER SYSTEM's setting, which a fence leaves on the old server, is lifted at promotion
+    // (packages/db/test/postgres-way-back.test.ts); a database's own setting is the operator's.
+    await target.query('ALTER DATABASE app SET default_transaction_read_only = on');
+    try {
+      await refusal(source.url('app'), target.url('app'), /configured read-only \(default_transaction_read_only = on, from database\)/);
+    } finally {
+      await target.query('ALTER DATABASE app RESET default_transaction_read_only');
+    }
+  });
+
   test('refuses when the subscription is disabled', async () => {
     await target.query('ALTER SUBSCRIPTION follow DISABLE', [], 'app');
     try {

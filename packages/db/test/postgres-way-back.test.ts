@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { openDatabaseMove } from '../src/index';
@@ -68,6 +69,75 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
     await old.query("INSERT INTO items (note) VALUES ('back')");
     for (const note of ['before', 'after', 'streamed', 'back']) {
       assert.equal(await count(old, note), { before: 100, after: 50, streamed: 1, back: 1 }[note], note);
+    }
+  });
+});
+
+// The way back after a logical cutover, as documented: before maintenance ends, the new server
+// publishes everything and the old one subscribes to it without copying; writes made on the new
+// server then reach the old one, and a cutover back (the same move, URLs swapped) loses nothing.
+describe('PostgreSQL logical replication: the documented way back after a promotion', { skip: postgresMissing }, () => {
+  let old: PostgresServer;
+  let promoted: PostgresServer;
+  const limits = { maxLagMs: 5000, maxTransactionAgeMs: 5000 };
+  const count = async (server: PostgresServer, note: string) =>
+    Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], 'app'))[0]?.n);
+
+  async function cutOver(source: PostgresServer, target: PostgresServer): Promise<void> {
+    const move = await openDatabaseMove(source.url('app'), target.url('app'));
+    try {
+      const report = await move.preflight(limits);
+      assert.equal(report.kind, 'postgres-logical');
+      await move.fence();
+      await move.waitFor(await move.catchUpPosition(), { timeoutMs: 10_000 });
+      await move.promote({ timeoutMs: 10_000 });
+    } finally {
+      await move.close();
+    }
+  }
+
+  before(async () => {
+    [old, promoted] = await Promise.all([PostgresServer.primary({ logical: true }), PostgresServer.primary({ logical: true })]);
+    const table = 'CREATE TABLE items (id serial PRIMARY KEY, note text NOT NULL)';
+    await Promise.all([old.query('CREATE DATABASE app'), promoted.query('CREATE DATABASE app')]);
+    await Promise.all([old.query(table, [], 'app'), promoted.query(table, [], 'app')]);
+    await old.query("INSERT INTO items (note) SELECT 'before' FROM generate_series(1, 100)", [], 'app');
+    await old.query('CREATE PUBLICATION everything FOR ALL TABLES', [], 'app');
+    await promoted.query(
+      `CREATE SUBSCRIPTION follow CONNECTION 'host=127.0.0.1 port=${old.port} dbname=app user=postgres' PUBLICATION everything`,
+      [],
+      'app',
+    );
+    await waitFor(async () => (await count(promoted, 'before')) === 100, { timeoutMs: 20_000, what: 'the initial copy' });
+  });
+
+  after(async () => {
+    await Promise.all([old?.stop(), promoted?.stop()]);
+  });
+
+  test('the old server subscribes to the new one before maintenance ends; the cutover back loses nothing', async () => {
+    await cutOver(old, promoted);
+    await promoted.query('CREATE PUBLICATION back FOR ALL TABLES', [], 'app');
+    // The old server is fenced (default_transaction_read_only): the session that subscribes lifts it for itself.
+    const session = new pg.Client({ connectionString: old.url('app'), connectionTimeoutMillis: 10_000, query_timeout: 10_000 });
+    await session.connect();
+    try {
+      await session.query('SET default_transaction_read_only = off');
+      await session.query(
+        `CREATE SUBSCRIPTION back CONNECTION 'host=127.0.0.1 port=${promoted.port} dbname=app user=postgres' PUBLICATION back WITH (copy_data = false)`,
+      );
+    } finally {
+      await session.end();
+    }
+    // Maintenance ends: the site writes to the new server.
+    await promoted.query("INSERT INTO items (note) SELECT 'after' FROM generate_series(1, 50)", [], 'app');
+    await waitFor(async () => (await count(old, 'after')) === 50, { timeoutMs: 15_000, what: 'the old server to apply the new writes' });
+
+    await cutOver(promoted, old);
+    // The sequence was carried back at promotion: a new row takes an id after every row, no conflict.
+    await old.query("INSERT INTO items (note) VALUES ('back')", [], 'app');
+    for (const note of ['before', 'after', 'back']) {
+      assert.equal(await count(old, note), { before: 100, after: 50, back: 1 }[note], note);
     }
   });
 });

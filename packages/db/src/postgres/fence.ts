@@ -76,21 +76,45 @@ export async function fenceSource(source: PgSession, deadlineMs: number): Promis
 /** Undoes `fenceSource`: the source accepts writes again (unless it was read-only before). */
 export async function unfenceSource(source: PgSession, state: FenceState, deadlineMs: number): Promise<void> {
   if (state.wasReadOnly) return;
-  await source.query('ALTER SYSTEM RESET default_transaction_read_only');
-  await reload(source, 'off', deadlineMs);
+  await liftFence(source, deadlineMs);
+}
+
+/**
+ * Resets the fence's `ALTER SYSTEM` setting on `server` and waits until it applies. Also used at
+ * promotion on a target that an earlier cutover fenced (the old server on the way back). ALTER
+ * SYSTEM runs in a read-only session and during recovery alike.
+ */
+export async function liftFence(server: PgSession, deadlineMs: number): Promise<void> {
+  await server.query('ALTER SYSTEM RESET default_transaction_read_only');
+  await reload(server, 'off', deadlineMs);
+}
+
+/**
+ * Where a server's `default_transaction_read_only = on` comes from: `fence` when from ALTER SYSTEM
+ * (postgresql.auto.conf, as a fence leaves it), else a description of the setting's source
+ * (postgresql.conf, a role, a database), or undefined when it is off.
+ */
+export async function readOnlySource(server: PgSession): Promise<'fence' | string | undefined> {
+  const row = await server.one<{ setting: string; source: string; sourcefile: string | null }>(
+    "SELECT setting, source, sourcefile FROM pg_settings WHERE name = 'default_transaction_read_only'",
+  );
+  if (row.setting !== 'on') return undefined;
+  // sourcefile is NULL unless the role may read every setting; then the origin is unknown.
+  if (row.source === 'configuration file' && row.sourcefile?.endsWith('/postgresql.auto.conf')) return 'fence';
+  return row.sourcefile ? `${row.source} ${row.sourcefile}` : row.source;
 }
 
 /** Reloads the configuration and waits until this session (hence the postmaster, which signals every backend) has applied it. */
-async function reload(source: PgSession, expected: 'on' | 'off', deadlineMs: number): Promise<void> {
-  await source.query('SELECT pg_reload_conf()');
+async function reload(server: PgSession, expected: 'on' | 'off', deadlineMs: number): Promise<void> {
+  await server.query('SELECT pg_reload_conf()');
   const started = Date.now();
   for (;;) {
-    const { setting } = await source.one<{ setting: string }>("SELECT current_setting('default_transaction_read_only') AS setting");
+    const { setting } = await server.one<{ setting: string }>("SELECT current_setting('default_transaction_read_only') AS setting");
     if (setting === expected) return;
     if (Date.now() - started > deadlineMs) {
       throw dbError(
         'SWITCHYARD_ERR_DB_TIMEOUT',
-        `the source ${source.safeUrl} did not apply default_transaction_read_only = ${expected} within ${deadlineMs} ms`,
+        `the server ${server.safeUrl} did not apply default_transaction_read_only = ${expected} within ${deadlineMs} ms`,
       );
     }
     await delay(2);

@@ -7,7 +7,7 @@
 import { pollUntil } from '../deadline';
 import { dbError, isDatabaseError } from '../errors';
 import type { DatabaseMove, EngineContext, PreflightLimits, PreflightReport, ReplicationPosition } from '../types';
-import { type FenceState, fenceSource, unfenceSource } from './fence';
+import { type FenceState, fenceSource, liftFence, readOnlySource, unfenceSource } from './fence';
 import type { ReplicationLink } from './link';
 import { LogicalLink, listSubscriptions } from './logical';
 import { lsnBytesBehind } from './lsn';
@@ -71,6 +71,8 @@ class PostgresMove implements DatabaseMove {
   private readonly link: ReplicationLink;
   private readonly context: EngineContext;
   private fenced: FenceState | undefined;
+  /** Preflight found the target fenced by an earlier cutover (the way back): promotion lifts it. */
+  private liftTargetFence = false;
 
   constructor(source: PgSession, target: PgSession, link: ReplicationLink, context: EngineContext) {
     this.sourceSession = source;
@@ -95,11 +97,14 @@ class PostgresMove implements DatabaseMove {
   private async checkAll(limits: PreflightLimits): Promise<PreflightReport> {
     const checks: string[] = [];
     await this.link.verify(checks);
-    const { setting } = await this.targetSession.one<{ setting: string }>(
-      "SELECT setting FROM pg_settings WHERE name = 'default_transaction_read_only'",
-    );
-    if (setting === 'on') {
-      throw refuse('the target is configured read-only (default_transaction_read_only = on): it would refuse writes after the switch');
+    const readOnly = await readOnlySource(this.targetSession);
+    this.liftTargetFence = readOnly === 'fence';
+    if (readOnly === 'fence') {
+      checks.push('the target is read-only by ALTER SYSTEM, as a fence leaves an old server: promotion resets it');
+    } else if (readOnly !== undefined) {
+      throw refuse(
+        `the target is configured read-only (default_transaction_read_only = on, from ${readOnly}): it would refuse writes after the switch`,
+      );
     }
     const old = await this.sourceSession.query<{ pid: number; usename: string | null; application_name: string; age_ms: number }>(
       `SELECT pid, usename::text, application_name, (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::float8 AS age_ms
@@ -172,8 +177,10 @@ class PostgresMove implements DatabaseMove {
     );
   }
 
-  promote(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
-    return this.link.promote(options);
+  async promote(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+    // First: a logical promotion moves the sequences up, which a read-only target refuses.
+    if (this.liftTargetFence) await liftFence(this.targetSession, this.context.queryTimeoutMs);
+    await this.link.promote(options);
   }
 
   async close(): Promise<void> {
