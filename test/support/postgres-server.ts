@@ -232,3 +232,29 @@ export class PostgresServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Two clusters with wal_level=logical, joined as the logical tests and the way back need them: in
+ * database `app` of each, `items (id serial PRIMARY KEY, note text)`; `seed` runs on the source,
+ * which publishes every table (`everything`); the target subscribes (`follow`). Resolves once the
+ * initial copy is done (deadline 20 s).
+ */
+export async function logicalPair(seed: string): Promise<[source: PostgresServer, target: PostgresServer]> {
+  const [source, target] = await Promise.all([PostgresServer.primary({ logical: true }), PostgresServer.primary({ logical: true })]);
+  const table = 'CREATE TABLE items (id serial PRIMARY KEY, note text NOT NULL)';
+  await Promise.all([source.query('CREATE DATABASE app'), target.query('CREATE DATABASE app')]);
+  await Promise.all([source.query(table, [], 'app'), target.query(table, [], 'app')]);
+  await source.query(seed, [], 'app');
+  await source.query('CREATE PUBLICATION everything FOR ALL TABLES', [], 'app');
+  await target.query(
+    `CREATE SUBSCRIPTION follow CONNECTION 'host=127.0.0.1 port=${source.port} dbname=app user=postgres' PUBLICATION everything`,
+    [],
+    'app',
+  );
+  const deadline = Date.now() + 20_000;
+  while ((await target.query("SELECT 1 FROM pg_subscription_rel WHERE srsubstate <> 'r'", [], 'app')).length > 0) {
+    if (Date.now() > deadline) throw new Error('the initial copy of the logical pair did not finish within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return [source, target];
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
+import { logicalPair, type PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { type DatabaseMove, isDatabaseError, openDatabaseMove } from '../src/index';
 
@@ -11,23 +11,8 @@ describe('PostgreSQL logical replication', { skip: postgresMissing }, () => {
   let source: PostgresServer;
   let target: PostgresServer;
   const limits = { maxLagMs: 5000, maxTransactionAgeMs: 5000 };
-  const table = 'CREATE TABLE items (id serial PRIMARY KEY, note text NOT NULL)';
-
   before(async () => {
-    [source, target] = await Promise.all([PostgresServer.primary({ logical: true }), PostgresServer.primary({ logical: true })]);
-    await Promise.all([source.query('CREATE DATABASE app'), target.query('CREATE DATABASE app')]);
-    await Promise.all([source.query(table, [], 'app'), target.query(table, [], 'app')]);
-    await source.query("INSERT INTO items (note) SELECT 'seed ' || n FROM generate_series(1, 5) AS n", [], 'app');
-    await source.query('CREATE PUBLICATION everything FOR ALL TABLES', [], 'app');
-    await target.query(
-      `CREATE SUBSCRIPTION follow CONNECTION 'host=127.0.0.1 port=${source.port} dbname=app user=postgres' PUBLICATION everything`,
-      [],
-      'app',
-    );
-    await waitFor(async () => (await target.query("SELECT 1 FROM pg_subscription_rel WHERE srsubstate <> 'r'", [], 'app')).length === 0, {
-      timeoutMs: 20_000,
-      what: 'the initial copy',
-    });
+    [source, target] = await logicalPair("INSERT INTO items (note) SELECT 'seed ' || n FROM generate_series(1, 5) AS n");
   });
 
   after(async () => {

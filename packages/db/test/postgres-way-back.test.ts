@@ -1,9 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
+import { logicalPair, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
-import { openDatabaseMove } from '../src/index';
+import { openDatabaseMove, type ReplicationKind } from '../src/index';
+
+/** Rows of `items` with this note. */
+async function count(server: PostgresServer, note: string, database = 'postgres'): Promise<number> {
+  return Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], database))[0]?.n);
+}
+
+/** The cutover's database step, in its order: preflight (which must detect `kind`), fence, catch-up, promote. */
+async function cutOver(source: PostgresServer, target: PostgresServer, kind: ReplicationKind, database = 'postgres'): Promise<void> {
+  const move = await openDatabaseMove(source.url(database), target.url(database));
+  try {
+    const report = await move.preflight({ maxLagMs: 5000, maxTransactionAgeMs: 5000 });
+    assert.equal(report.kind, kind);
+    await move.fence();
+    await move.waitFor(await move.catchUpPosition(), { timeoutMs: 10_000 });
+    await move.promote({ timeoutMs: 10_000 });
+  } finally {
+    await move.close();
+  }
+}
 
 // The way back after a streaming cutover, as packages/db/README.md and the README document it: stop
 // the old primary, pg_rewind it against the promoted server (-R: standby.signal and primary_conninfo),
@@ -11,25 +30,8 @@ import { openDatabaseMove } from '../src/index';
 describe('PostgreSQL streaming replication: the documented way back after a promotion', { skip: postgresMissing }, () => {
   let old: PostgresServer;
   let promoted: PostgresServer;
-  const limits = { maxLagMs: 5000, maxTransactionAgeMs: 5000 };
-  const count = async (server: PostgresServer, note: string) =>
-    Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note]))[0]?.n);
   const inRecovery = async (server: PostgresServer) =>
     (await server.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'))[0]?.recovery;
-
-  /** The cutover's database step, in its order: preflight, fence, catch-up, promote. */
-  async function cutOver(source: PostgresServer, target: PostgresServer): Promise<void> {
-    const move = await openDatabaseMove(source.url(), target.url());
-    try {
-      const report = await move.preflight(limits);
-      assert.equal(report.kind, 'postgres-streaming');
-      await move.fence();
-      await move.waitFor(await move.catchUpPosition(), { timeoutMs: 10_000 });
-      await move.promote({ timeoutMs: 10_000 });
-    } finally {
-      await move.close();
-    }
-  }
 
   before(async () => {
     old = await PostgresServer.primary();
@@ -49,7 +51,7 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
   });
 
   test('pg_rewind makes the old primary follow the new one; the cutover back loses nothing', async () => {
-    await cutOver(old, promoted);
+    await cutOver(old, promoted, 'postgres-streaming');
     // Writes the old server does not have: without the way back they would be lost by going back.
     await promoted.query("INSERT INTO items (note) SELECT 'after' FROM generate_series(1, 50)");
 
@@ -64,7 +66,7 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
     await waitFor(async () => (await count(old, 'streamed')) === 1, { timeoutMs: 15_000, what: 'the rewound server to stream' });
 
     // The cutover back: the same move with the URLs swapped; its preflight detects the replication.
-    await cutOver(promoted, old);
+    await cutOver(promoted, old, 'postgres-streaming');
     assert.equal(await inRecovery(old), false);
     await old.query("INSERT INTO items (note) VALUES ('back')");
     for (const note of ['before', 'after', 'streamed', 'back']) {
@@ -79,36 +81,8 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
 describe('PostgreSQL logical replication: the documented way back after a promotion', { skip: postgresMissing }, () => {
   let old: PostgresServer;
   let promoted: PostgresServer;
-  const limits = { maxLagMs: 5000, maxTransactionAgeMs: 5000 };
-  const count = async (server: PostgresServer, note: string) =>
-    Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], 'app'))[0]?.n);
-
-  async function cutOver(source: PostgresServer, target: PostgresServer): Promise<void> {
-    const move = await openDatabaseMove(source.url('app'), target.url('app'));
-    try {
-      const report = await move.preflight(limits);
-      assert.equal(report.kind, 'postgres-logical');
-      await move.fence();
-      await move.waitFor(await move.catchUpPosition(), { timeoutMs: 10_000 });
-      await move.promote({ timeoutMs: 10_000 });
-    } finally {
-      await move.close();
-    }
-  }
-
   before(async () => {
-    [old, promoted] = await Promise.all([PostgresServer.primary({ logical: true }), PostgresServer.primary({ logical: true })]);
-    const table = 'CREATE TABLE items (id serial PRIMARY KEY, note text NOT NULL)';
-    await Promise.all([old.query('CREATE DATABASE app'), promoted.query('CREATE DATABASE app')]);
-    await Promise.all([old.query(table, [], 'app'), promoted.query(table, [], 'app')]);
-    await old.query("INSERT INTO items (note) SELECT 'before' FROM generate_series(1, 100)", [], 'app');
-    await old.query('CREATE PUBLICATION everything FOR ALL TABLES', [], 'app');
-    await promoted.query(
-      `CREATE SUBSCRIPTION follow CONNECTION 'host=127.0.0.1 port=${old.port} dbname=app user=postgres' PUBLICATION everything`,
-      [],
-      'app',
-    );
-    await waitFor(async () => (await count(promoted, 'before')) === 100, { timeoutMs: 20_000, what: 'the initial copy' });
+    [old, promoted] = await logicalPair("INSERT INTO items (note) SELECT 'before' FROM generate_series(1, 100)");
   });
 
   after(async () => {
@@ -116,7 +90,7 @@ describe('PostgreSQL logical replication: the documented way back after a promot
   });
 
   test('the old server subscribes to the new one before maintenance ends; the cutover back loses nothing', async () => {
-    await cutOver(old, promoted);
+    await cutOver(old, promoted, 'postgres-logical', 'app');
     await promoted.query('CREATE PUBLICATION back FOR ALL TABLES', [], 'app');
     // The old server is fenced (default_transaction_read_only): the session that subscribes lifts it for itself.
     const session = new pg.Client({ connectionString: old.url('app'), connectionTimeoutMillis: 10_000, query_timeout: 10_000 });
@@ -131,13 +105,16 @@ describe('PostgreSQL logical replication: the documented way back after a promot
     }
     // Maintenance ends: the site writes to the new server.
     await promoted.query("INSERT INTO items (note) SELECT 'after' FROM generate_series(1, 50)", [], 'app');
-    await waitFor(async () => (await count(old, 'after')) === 50, { timeoutMs: 15_000, what: 'the old server to apply the new writes' });
+    await waitFor(async () => (await count(old, 'after', 'app')) === 50, {
+      timeoutMs: 15_000,
+      what: 'the old server to apply the new writes',
+    });
 
-    await cutOver(promoted, old);
+    await cutOver(promoted, old, 'postgres-logical', 'app');
     // The sequence was carried back at promotion: a new row takes an id after every row, no conflict.
     await old.query("INSERT INTO items (note) VALUES ('back')", [], 'app');
     for (const note of ['before', 'after', 'back']) {
-      assert.equal(await count(old, note), { before: 100, after: 50, back: 1 }[note], note);
+      assert.equal(await count(old, note, 'app'), { before: 100, after: 50, back: 1 }[note], note);
     }
   });
 });
