@@ -10,12 +10,19 @@ async function count(server: PostgresServer, note: string, database = 'postgres'
   return Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], database))[0]?.n);
 }
 
-/** The cutover's database step, in its order: preflight (which must detect `kind`), fence, catch-up, promote. */
+/**
+ * The cutover's database step as `switchyard cutover` runs it: preflight (which must detect `kind`)
+ * on a move of its own, before maintenance; then, on another, fence, catch-up, promote.
+ */
 async function cutOver(source: PostgresServer, target: PostgresServer, kind: ReplicationKind, database = 'postgres'): Promise<void> {
+  const checked = await openDatabaseMove(source.url(database), target.url(database));
+  try {
+    assert.equal((await checked.preflight({ maxLagMs: 5000, maxTransactionAgeMs: 5000 })).kind, kind);
+  } finally {
+    await checked.close();
+  }
   const move = await openDatabaseMove(source.url(database), target.url(database));
   try {
-    const report = await move.preflight({ maxLagMs: 5000, maxTransactionAgeMs: 5000 });
-    assert.equal(report.kind, kind);
     await move.fence();
     await move.waitFor(await move.catchUpPosition(), { timeoutMs: 10_000 });
     await move.promote({ timeoutMs: 10_000 });

@@ -71,8 +71,6 @@ class PostgresMove implements DatabaseMove {
   private readonly link: ReplicationLink;
   private readonly context: EngineContext;
   private fenced: FenceState | undefined;
-  /** Preflight found the target fenced by an earlier cutover (the way back): promotion lifts it. */
-  private liftTargetFence = false;
 
   constructor(source: PgSession, target: PgSession, link: ReplicationLink, context: EngineContext) {
     this.sourceSession = source;
@@ -98,7 +96,6 @@ class PostgresMove implements DatabaseMove {
     const checks: string[] = [];
     await this.link.verify(checks);
     const readOnly = await readOnlySource(this.targetSession);
-    this.liftTargetFence = readOnly === 'fence';
     if (readOnly === 'fence') {
       checks.push('the target is read-only by ALTER SYSTEM, as a fence leaves an old server: promotion resets it');
     } else if (readOnly !== undefined) {
@@ -178,8 +175,10 @@ class PostgresMove implements DatabaseMove {
   }
 
   async promote(options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
-    // First: a logical promotion moves the sequences up, which a read-only target refuses.
-    if (this.liftTargetFence) await liftFence(this.targetSession, this.context.queryTimeoutMs);
+    // The fence an earlier cutover left on the target (the way back), which preflight accepted. Read
+    // here, not remembered from preflight: the cutover preflights on a move of its own. First,
+    // because a logical promotion moves the sequences up, which a read-only target refuses.
+    if ((await readOnlySource(this.targetSession)) === 'fence') await liftFence(this.targetSession, this.context.queryTimeoutMs);
     await this.link.promote(options);
   }
 
