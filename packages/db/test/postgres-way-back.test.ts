@@ -110,6 +110,8 @@ describe('PostgreSQL logical replication: the documented way back after a promot
     } finally {
       await session.end();
     }
+    // Every other client of the old server is still fenced: a stray writer cannot put rows there.
+    await assert.rejects(old.query("INSERT INTO items (note) VALUES ('stray')", [], 'app'), /read-only transaction/);
     // Maintenance ends: the site writes to the new server.
     await promoted.query("INSERT INTO items (note) SELECT 'after' FROM generate_series(1, 50)", [], 'app');
     await waitFor(async () => (await count(old, 'after', 'app')) === 50, {
