@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
+import { promisify } from 'node:util';
 import { logicalPair, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { openDatabaseMove, type ReplicationKind } from '../src/index';
+
+const execFileAsync = promisify(execFile);
 
 /** Rows of `items` with this note. */
 async function count(server: PostgresServer, note: string, database = 'postgres'): Promise<number> {
@@ -99,17 +102,19 @@ describe('PostgreSQL logical replication: the documented way back after a promot
   test('the old server subscribes to the new one before maintenance ends; the cutover back loses nothing', async () => {
     await cutOver(old, promoted, 'postgres-logical', 'app');
     await promoted.query('CREATE PUBLICATION back FOR ALL TABLES', [], 'app');
-    // The old server is fenced (default_transaction_read_only): the session that subscribes lifts it for itself.
-    const session = new pg.Client({ connectionString: old.url('app'), connectionTimeoutMillis: 10_000, query_timeout: 10_000 });
-    await session.connect();
-    try {
-      await session.query('SET default_transaction_read_only = off');
-      await session.query(
+    // The recipe's own command: the old server is fenced (default_transaction_read_only), so psql's
+    // session lifts it for itself (PGOPTIONS); CREATE SUBSCRIPTION cannot run in a transaction block.
+    await execFileAsync(
+      'psql',
+      [
+        `host=127.0.0.1 port=${old.port} user=postgres dbname=app`,
+        '--no-psqlrc',
+        '--set=ON_ERROR_STOP=1',
+        '--command',
         `CREATE SUBSCRIPTION back CONNECTION 'host=127.0.0.1 port=${promoted.port} dbname=app user=postgres' PUBLICATION back WITH (copy_data = false)`,
-      );
-    } finally {
-      await session.end();
-    }
+      ],
+      { env: { PATH: process.env.PATH, PGOPTIONS: '-c default_transaction_read_only=off' }, timeout: 20_000 },
+    );
     // Every other client of the old server is still fenced: a stray writer cannot put rows there.
     await assert.rejects(old.query("INSERT INTO items (note) VALUES ('stray')", [], 'app'), /read-only transaction/);
     // Maintenance ends: the site writes to the new server.
