@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports';
+import { waitFor } from './wait';
 
 /**
  * Throw-away PostgreSQL servers for tests: `initdb` into a temp dir, `postgres` on a free loopback
@@ -251,10 +252,9 @@ export async function logicalPair(seed: string): Promise<[source: PostgresServer
     [],
     'app',
   );
-  const deadline = Date.now() + 20_000;
-  while ((await target.query("SELECT 1 FROM pg_subscription_rel WHERE srsubstate <> 'r'", [], 'app')).length > 0) {
-    if (Date.now() > deadline) throw new Error('the initial copy of the logical pair did not finish within 20 s');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(async () => (await target.query("SELECT 1 FROM pg_subscription_rel WHERE srsubstate <> 'r'", [], 'app')).length === 0, {
+    timeoutMs: 20_000,
+    what: 'the initial copy of the logical pair',
+  });
   return [source, target];
 }
