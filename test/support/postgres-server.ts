@@ -258,3 +258,8 @@ export async function logicalPair(seed: string): Promise<[source: PostgresServer
   });
   return [source, target];
 }
+
+/** Rows of the `items` table (as logicalPair creates it) with this note. */
+export async function countItems(server: PostgresServer, note: string, database = 'postgres'): Promise<number> {
+  return Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], database))[0]?.n);
+}

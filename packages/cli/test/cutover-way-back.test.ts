@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createStore, readValue, type Store, setRoute } from '@switchyard/core';
-import { logicalPair, type PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
+import { countItems, logicalPair, type PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { type AppServer, startAppServer } from './helpers/app-server';
 import { runMain } from './helpers/in-process';
@@ -35,8 +35,7 @@ describe('cutover with PostgreSQL logical replication and back, on the command l
     await Promise.all([oldApp?.close(), newApp?.close(), oldDb?.stop(), newDb?.stop()]);
   });
 
-  const count = async (server: PostgresServer, note: string) =>
-    Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], 'app'))[0]?.n);
+  const count = (server: PostgresServer, note: string) => countItems(server, note, 'app');
 
   test('the old database follows the new one from --verify; the cutover back finds every row and takes writes', async () => {
     const psql = (server: PostgresServer) =>

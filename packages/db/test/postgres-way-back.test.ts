@@ -2,16 +2,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { logicalPair, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
+import { countItems as count, logicalPair, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { openDatabaseMove, type ReplicationKind } from '../src/index';
 
 const execFileAsync = promisify(execFile);
-
-/** Rows of `items` with this note. */
-async function count(server: PostgresServer, note: string, database = 'postgres'): Promise<number> {
-  return Number((await server.query<{ n: string }>('SELECT count(*) AS n FROM items WHERE note = $1', [note], database))[0]?.n);
-}
 
 /**
  * The cutover's database step as `switchyard cutover` runs it: preflight (which must detect `kind`)
