@@ -71,7 +71,7 @@ describe('PostgreSQL logical replication', { skip: postgresMissing }, () => {
 
   test('refuses a target configured read-only other than by a fence (ALTER DATABASE … SET), changing nothing', async () => {
     // Only ALTER SYSTEM's setting, which a fence leaves on the old server, is lifted at promotion
-    // (packages/db/test/postgres-way-back.test.ts); a database's own setting is the operator's.
+    // (packages/db/test/way-back.test.ts); a database's own setting is the operator's.
     await target.query('ALTER DATABASE app SET default_transaction_read_only = on');
     try {
       await refusal(source.url('app'), target.url('app'), /configured read-only \(default_transaction_read_only = on, from database\)/);

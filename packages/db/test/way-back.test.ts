@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { ACCOUNTS, MariaDbServer, mariadbMissing } from '../../../test/support/mariadb-server';
 import { countItems as count, logicalPair, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { openDatabaseMove, type ReplicationKind } from '../src/index';
@@ -12,14 +13,14 @@ const execFileAsync = promisify(execFile);
  * The cutover's database step as `switchyard cutover` runs it: preflight (which must detect `kind`)
  * on a move of its own, before maintenance; then, on another, fence, catch-up, promote.
  */
-async function cutOver(source: PostgresServer, target: PostgresServer, kind: ReplicationKind, database = 'postgres'): Promise<void> {
-  const checked = await openDatabaseMove(source.url(database), target.url(database));
+async function cutOver(sourceUrl: string, targetUrl: string, kind: ReplicationKind): Promise<void> {
+  const checked = await openDatabaseMove(sourceUrl, targetUrl);
   try {
     assert.equal((await checked.preflight({ maxLagMs: 5000, maxTransactionAgeMs: 5000 })).kind, kind);
   } finally {
     await checked.close();
   }
-  const move = await openDatabaseMove(source.url(database), target.url(database));
+  const move = await openDatabaseMove(sourceUrl, targetUrl);
   try {
     await move.fence();
     await move.waitFor(await move.catchUpPosition(), { timeoutMs: 10_000 });
@@ -56,7 +57,7 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
   });
 
   test('pg_rewind makes the old primary follow the new one; the cutover back loses nothing', async () => {
-    await cutOver(old, promoted, 'postgres-streaming');
+    await cutOver(old.url(), promoted.url(), 'postgres-streaming');
     // Writes the old server does not have: without the way back they would be lost by going back.
     await promoted.query("INSERT INTO items (note) SELECT 'after' FROM generate_series(1, 50)");
 
@@ -71,7 +72,7 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
     await waitFor(async () => (await count(old, 'streamed')) === 1, { timeoutMs: 15_000, what: 'the rewound server to stream' });
 
     // The cutover back: the same move with the URLs swapped; its preflight detects the replication.
-    await cutOver(promoted, old, 'postgres-streaming');
+    await cutOver(promoted.url(), old.url(), 'postgres-streaming');
     assert.equal(await inRecovery(old), false);
     await old.query("INSERT INTO items (note) VALUES ('back')");
     for (const note of ['before', 'after', 'streamed', 'back']) {
@@ -95,7 +96,7 @@ describe('PostgreSQL logical replication: the documented way back after a promot
   });
 
   test('the old server subscribes to the new one before maintenance ends; the cutover back loses nothing', async () => {
-    await cutOver(old, promoted, 'postgres-logical', 'app');
+    await cutOver(old.url('app'), promoted.url('app'), 'postgres-logical');
     await promoted.query('CREATE PUBLICATION back FOR ALL TABLES', [], 'app');
     // The recipe's own command: the old server is fenced (default_transaction_read_only), so psql's
     // session lifts it for itself (PGOPTIONS); CREATE SUBSCRIPTION cannot run in a transaction block.
@@ -119,11 +120,58 @@ describe('PostgreSQL logical replication: the documented way back after a promot
       what: 'the old server to apply the new writes',
     });
 
-    await cutOver(promoted, old, 'postgres-logical', 'app');
+    await cutOver(promoted.url('app'), old.url('app'), 'postgres-logical');
     // The sequence was carried back at promotion: a new row takes an id after every row, no conflict.
     await old.query("INSERT INTO items (note) VALUES ('back')", [], 'app');
     for (const note of ['before', 'after', 'back']) {
       assert.equal(await count(old, note, 'app'), { before: 100, after: 50, back: 1 }[note], note);
     }
+  });
+});
+
+// The MariaDB way back documented in packages/db/README.md, after a cutover from binlog file-and-offset
+// replication (the GTID case is in mysql.test.ts): the fenced old server replicates the promoted one
+// with MASTER_USE_GTID=current_pos, which works because MariaDB's binlog carries GTIDs either way;
+// the cutover back is then GTID replication and loses nothing.
+describe('MariaDB: the documented way back after a file-and-offset cutover', { skip: mariadbMissing() }, () => {
+  let old: MariaDbServer;
+  let promoted: MariaDbServer;
+  const notes = async (server: MariaDbServer, note: string) =>
+    Number(await server.value('SELECT COUNT(*) FROM app.items WHERE note = ?', [note]));
+
+  before(async () => {
+    [old, promoted] = (await MariaDbServer.startAll([{ serverId: 1 }, { serverId: 2, readOnly: true }])) as [MariaDbServer, MariaDbServer];
+    // From the source's binlog position now: everything written after this replicates.
+    await promoted.replicate(old, { gtid: false });
+    await old.query('CREATE DATABASE app');
+    await old.query('CREATE TABLE app.items (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20) NOT NULL)');
+    await old.query("INSERT INTO app.items (note) VALUES ('before'), ('before'), ('before')");
+    await promoted.executedAllOf(old);
+  });
+
+  after(async () => {
+    await Promise.all([old?.stop(), promoted?.stop()]);
+  });
+
+  test('the old server follows the promoted one with MASTER_USE_GTID=current_pos; the cutover back loses nothing', async () => {
+    await cutOver(old.url, promoted.url, 'mysql-binlog');
+    await promoted.query("INSERT INTO app.items (note) VALUES ('after'), ('after')");
+
+    const { user, password } = ACCOUNTS.replication;
+    await old.query(
+      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${promoted.port}, MASTER_USER = '${user}', MASTER_PASSWORD = '${password}', MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = current_pos`,
+    );
+    await old.query('START SLAVE');
+    await old.waitReplicating();
+    await old.caughtUpWith(promoted);
+    assert.equal(await notes(old, 'after'), 2, 'the writes made on the promoted server reached the old one');
+    assert.equal(Number(await old.value('SELECT @@read_only')), 1, 'the old server stays fenced while it follows');
+
+    await cutOver(promoted.url, old.url, 'mysql-gtid');
+    await old.query("INSERT INTO app.items (note) VALUES ('back')");
+    assert.deepEqual(
+      { before: await notes(old, 'before'), after: await notes(old, 'after'), back: await notes(old, 'back') },
+      { before: 3, after: 2, back: 1 },
+    );
   });
 });
