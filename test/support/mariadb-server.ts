@@ -243,13 +243,18 @@ export class MariaDbServer {
   }
 
   /**
-   * Makes this server a replica of `source` (`CHANGE MASTER TO`, GTID `slave_pos` by default, else
-   * the source's current binlog file and offset) and waits until both replication threads run.
+   * Makes this server a replica of `source` (`CHANGE MASTER TO`) and waits until both replication
+   * threads run. From GTID `slave_pos` by default; `current_pos` is the documented way back (a former
+   * source following the server it was moved to); `file` starts at the source's binlog file and
+   * offset now, without GTID.
    */
-  async replicate(source: MariaDbServer, { gtid = true }: { gtid?: boolean } = {}): Promise<void> {
+  async replicate(
+    source: MariaDbServer,
+    { from: start = 'slave_pos' }: { from?: 'slave_pos' | 'current_pos' | 'file' } = {},
+  ): Promise<void> {
     const { user, password } = ACCOUNTS.replication;
-    let from = 'MASTER_USE_GTID = slave_pos';
-    if (!gtid) {
+    let from = `MASTER_USE_GTID = ${start}`;
+    if (start === 'file') {
       const [status] = await source.query('SHOW MASTER STATUS');
       from = `MASTER_USE_GTID = no, MASTER_LOG_FILE = '${status?.File}', MASTER_LOG_POS = ${status?.Position}`;
     }

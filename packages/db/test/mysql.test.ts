@@ -378,12 +378,7 @@ describe('MariaDB replication: detect, guard, fence, catch up, promote', { skip:
   });
 
   test('the way back documented in the README: the old source replicates the promoted server (MASTER_USE_GTID=current_pos)', async () => {
-    const { user, password } = ACCOUNTS.replication;
-    await source.query(
-      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${replica.port}, MASTER_USER = '${user}', MASTER_PASSWORD = '${password}', MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = current_pos`,
-    );
-    await source.query('START SLAVE');
-    await source.waitReplicating();
+    await source.replicate(replica, { from: 'current_pos' });
     await source.caughtUpWith(replica);
     const rows = await source.query("SELECT n FROM app.writes WHERE client = 'after'");
     assert.equal(rows.length, 1, 'the write made on the promoted server reached the old one');

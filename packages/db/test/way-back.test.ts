@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ACCOUNTS, MariaDbServer, mariadbMissing } from '../../../test/support/mariadb-server';
+import { MariaDbServer, mariadbMissing } from '../../../test/support/mariadb-server';
 import { countItems as count, logicalPair, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { openDatabaseMove, type ReplicationKind } from '../src/index';
@@ -142,7 +142,7 @@ describe('MariaDB: the documented way back after a file-and-offset cutover', { s
   before(async () => {
     [old, promoted] = (await MariaDbServer.startAll([{ serverId: 1 }, { serverId: 2, readOnly: true }])) as [MariaDbServer, MariaDbServer];
     // From the source's binlog position now: everything written after this replicates.
-    await promoted.replicate(old, { gtid: false });
+    await promoted.replicate(old, { from: 'file' });
     await old.query('CREATE DATABASE app');
     await old.query('CREATE TABLE app.items (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20) NOT NULL)');
     await old.query("INSERT INTO app.items (note) VALUES ('before'), ('before'), ('before')");
@@ -157,12 +157,7 @@ describe('MariaDB: the documented way back after a file-and-offset cutover', { s
     await cutOver(old.url, promoted.url, 'mysql-binlog');
     await promoted.query("INSERT INTO app.items (note) VALUES ('after'), ('after')");
 
-    const { user, password } = ACCOUNTS.replication;
-    await old.query(
-      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${promoted.port}, MASTER_USER = '${user}', MASTER_PASSWORD = '${password}', MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = current_pos`,
-    );
-    await old.query('START SLAVE');
-    await old.waitReplicating();
+    await old.replicate(promoted, { from: 'current_pos' });
     await old.caughtUpWith(promoted);
     assert.equal(await notes(old, 'after'), 2, 'the writes made on the promoted server reached the old one');
     assert.equal(Number(await old.value('SELECT @@read_only')), 1, 'the old server stays fenced while it follows');
