@@ -145,6 +145,12 @@ export class PostgresServer {
     }
   }
 
+  /** True while the server is a standby (in recovery); false once it is a primary. */
+  async inRecovery(): Promise<boolean> {
+    const [row] = await this.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery');
+    return row?.recovery === true;
+  }
+
   /** Starts the server (again) on its port and waits until it accepts connections. */
   async start(): Promise<void> {
     if (this.child) throw new Error('postgres is already running');

@@ -13,8 +13,6 @@ import { runMain } from './helpers/in-process';
 // maintenance; after promotion the cutover stays in maintenance on the new route, unless
 // --rollback-after-promote.
 const STORE = 'memory://cutover-database';
-const inRecovery = async (server: PostgresServer) =>
-  (await server.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'))[0]?.recovery;
 
 describe('cutover with a database: guardrails and rollback rules', { skip: postgresMissing }, () => {
   let store: Store;
@@ -88,7 +86,7 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
       assert.equal(failure.cleanup.maintenanceRestored, true);
       assert.match(failure.cleanup.summary, /source database unfenced/);
       assert.equal(await sourceReadOnly(), 'off');
-      assert.equal(await inRecovery(standby), true);
+      assert.equal(await standby.inRecovery(), true);
       assert.equal(await readValue(store, 'maintenance', 'default'), null);
       assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
     } finally {
@@ -190,7 +188,7 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
     assert.equal(failure.step, 'verify');
     assert.match(failure.message, /was promoted: the old one no longer receives writes, so default stays in maintenance/);
     assert.equal(failure.cleanup.journalKept, true);
-    assert.equal(await inRecovery(standby), false);
+    assert.equal(await standby.inRecovery(), false);
     assert.equal(await readValue(store, 'route', 'default'), newApp.url);
     assert.match((await readValue(store, 'maintenance', 'default')) ?? '', /read-only/);
     const done = events.filter((event) => event.type === 'step-done');
@@ -226,7 +224,7 @@ describe('cutover with a database: --rollback-after-promote', { skip: postgresMi
       assert.equal(await readValue(store, 'maintenance', 'default'), null);
       // The old database takes writes again (it was fenced during the window).
       await primary.query('CREATE TABLE written_after_rollback (id int)');
-      assert.equal(await inRecovery(standby), false, 'the target stays promoted (detached)');
+      assert.equal(await standby.inRecovery(), false, 'the target stays promoted (detached)');
     } finally {
       await store.close();
       await Promise.all([oldApp.close(), newApp.close(), primary.stop(), standby.stop()]);

@@ -219,10 +219,7 @@ describe('PostgreSQL streaming replication', { skip: postgresMissing }, () => {
         Number((await server.query<{ n: string }>("SELECT count(*) AS n FROM items WHERE note = 'load'"))[0]?.n);
       assert.equal(await count(standby), committed);
       assert.equal(await count(primary), committed);
-      const [{ recovery }] = (await standby.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery')) as [
-        { recovery: boolean },
-      ];
-      assert.equal(recovery, false);
+      assert.equal(await standby.inRecovery(), false);
       await standby.query("INSERT INTO items (note) VALUES ('on the new primary')");
     } finally {
       await move.close();

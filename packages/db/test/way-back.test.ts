@@ -36,8 +36,6 @@ async function cutOver(sourceUrl: string, targetUrl: string, kind: ReplicationKi
 describe('PostgreSQL streaming replication: the documented way back after a promotion', { skip: postgresMissing }, () => {
   let old: PostgresServer;
   let promoted: PostgresServer;
-  const inRecovery = async (server: PostgresServer) =>
-    (await server.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'))[0]?.recovery;
 
   before(async () => {
     old = await PostgresServer.primary();
@@ -63,7 +61,7 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
 
     await old.shutDown();
     await old.rewindFrom(promoted);
-    assert.equal(await inRecovery(old), true, 'the rewound server is a standby');
+    assert.equal(await old.inRecovery(), true, 'the rewound server is a standby');
     await waitFor(async () => (await count(old, 'after')) === 50, {
       timeoutMs: 15_000,
       what: 'the rewound server to replay the new writes',
@@ -73,7 +71,7 @@ describe('PostgreSQL streaming replication: the documented way back after a prom
 
     // The cutover back: the same move with the URLs swapped; its preflight detects the replication.
     await cutOver(promoted.url(), old.url(), 'postgres-streaming');
-    assert.equal(await inRecovery(old), false);
+    assert.equal(await old.inRecovery(), false);
     await old.query("INSERT INTO items (note) VALUES ('back')");
     for (const note of ['before', 'after', 'streamed', 'back']) {
       assert.equal(await count(old, note), { before: 100, after: 50, streamed: 1, back: 1 }[note], note);
