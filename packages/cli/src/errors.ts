@@ -15,7 +15,8 @@ export type CliErrorCode =
   | 'SWITCHYARD_ERR_KEPT_STATE_UNCONFIRMED'
   | 'SWITCHYARD_ERR_DRAIN_TIMEOUT'
   | 'SWITCHYARD_ERR_CUTOVER_FAILED'
-  | 'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS';
+  | 'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS'
+  | 'SWITCHYARD_ERR_DATABASE_PROMOTED';
 
 /** An error of the CLI or the cutover, with a stable code. */
 export type CliError = SwitchyardError<CliErrorCode>;

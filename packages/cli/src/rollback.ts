@@ -1,5 +1,6 @@
 import { ConflictError, defaultActor, type HistoryEntry, type StateKind, type Store, SwitchyardError } from '@switchyard/core';
 import { parseStateValue, writeRaw } from '@switchyard/core/internal';
+import { SWITCH_AFTER_PROMOTION } from './cutover/steps/switch';
 import { cliError } from './errors';
 import { readHistory } from './site-history';
 
@@ -23,6 +24,15 @@ export interface RollbackPlan {
   readonly version: number;
 }
 
+/** Options of planRollback. */
+export interface PlanRollbackOptions {
+  /**
+   * Roll back the route even though the undone cutover promoted a database before switching (the
+   * old database is fenced or misses the writes made since). Without it the plan refuses.
+   */
+  readonly afterPromote?: boolean;
+}
+
 /** How deep into a site's history a rollback looks for the steps of its last cutover. */
 const HISTORY_DEPTH = 200;
 
@@ -30,9 +40,11 @@ const HISTORY_DEPTH = 200;
  * Plans undoing the last recorded change of a site. When that change belongs to a cutover, the
  * whole cutover is undone: route and maintenance go back to what they were before it started.
  * Refuses (SWITCHYARD_ERR_CONFLICT) when a value differs from what the history says it should be, which
- * means someone changed it outside Switchyard: guessing then could undo the wrong thing.
+ * means someone changed it outside Switchyard: guessing then could undo the wrong thing. Refuses
+ * (SWITCHYARD_ERR_DATABASE_PROMOTED) to put back the route of a cutover that promoted a database,
+ * unless `afterPromote`.
  */
-export async function planRollback(store: Store, site: string): Promise<RollbackPlan> {
+export async function planRollback(store: Store, site: string, options: PlanRollbackOptions = {}): Promise<RollbackPlan> {
   const entries = await readHistory(store, { site, limit: HISTORY_DEPTH });
   const latest = entries[0];
   if (!latest) {
@@ -54,6 +66,15 @@ export async function planRollback(store: Store, site: string): Promise<Rollback
       );
     }
     if (oldest.old !== now) changes.push({ kind, from: now, to: assertRestorable(site, kind, oldest.old) });
+  }
+  const promotion = undoing.find((entry) => entry.action === SWITCH_AFTER_PROMOTION);
+  if (promotion && !options.afterPromote && changes.some((change) => change.kind === 'route')) {
+    throw cliError(
+      'SWITCHYARD_ERR_DATABASE_PROMOTED',
+      `cutover ${promotion.cutoverId ?? ''} promoted the new database before switching ${site} to ${promotion.new ?? '(none)'}: its route back` +
+        ' would send the site to the old database, which is fenced or misses every write made since; nothing rolled back.' +
+        ' Make the old database follow the new one and cut over back (README, "Rollback"), or pass --after-promote to put back the route and maintenance anyway',
+    );
   }
   return { site, undoing, changes, version: current.version };
 }

@@ -231,3 +231,94 @@ describe('cutover with a database: --rollback-after-promote', { skip: postgresMi
     }
   });
 });
+
+describe('switchyard rollback after a cutover that promoted a database', { skip: postgresMissing }, () => {
+  test('refuses (exit 1, nothing written, --dry-run too); --after-promote puts back route and maintenance anyway', async () => {
+    const STORE_NAME = 'memory://cutover-database-then-rollback';
+    const store = createStore(STORE_NAME);
+    const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
+    const standby = await primary.standby();
+    try {
+      await setRoute(store, 'default', oldApp.url);
+      await cutover({
+        store,
+        to: newApp.url,
+        db: { source: primary.url('postgres', 'hunter2'), target: standby.url('postgres', 'hunter2') },
+      });
+      assert.equal(await readValue(store, 'route', 'default'), newApp.url);
+      const switched = (await store.history(10)).find((entry) => entry.kind === 'route');
+      assert.equal(switched?.action, 'cutover: switch after database promotion');
+
+      const refused = await runMain(['rollback', '--yes'], { redis: STORE_NAME });
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /promoted the new database before switching default/);
+      assert.match(refused.stderr, /--after-promote/);
+      assert.doesNotMatch(refused.stderr, /hunter2/);
+      const dryRun = await runMain(['rollback', '--dry-run', '--json'], { redis: STORE_NAME });
+      assert.equal(dryRun.code, 1, dryRun.stderr);
+      assert.equal((JSON.parse(dryRun.stdout) as { error: { code: string } }).error.code, 'SWITCHYARD_ERR_DATABASE_PROMOTED');
+      assert.equal(await readValue(store, 'route', 'default'), newApp.url);
+
+      const forced = await runMain(['rollback', '--yes', '--after-promote', '--no-wait'], { redis: STORE_NAME });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+    } finally {
+      await store.close();
+      await Promise.all([oldApp.close(), newApp.close(), primary.stop(), standby.stop()]);
+    }
+  });
+});
+
+describe('cutover with a database: after a failure past promotion', { skip: postgresMissing }, () => {
+  test('--resume once fixed finishes without the database URLs; --abort goes back to the old server and says what is lost', async () => {
+    const STORE_NAME = 'memory://cutover-database-after-promotion';
+    const store = createStore(STORE_NAME);
+    const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
+    const failVerify = async () => {
+      throw new Error('smoke test failed');
+    };
+    let first: PostgresServer | undefined;
+    let second: PostgresServer | undefined;
+    try {
+      await primary.query('CREATE TABLE items (id serial PRIMARY KEY, note text)');
+      // One base backup at a time: each forces a checkpoint that may recycle the WAL another still needs.
+      first = await primary.standby();
+      second = await primary.standby();
+      // Pinned after promotion: new route, maintenance on, journal kept.
+      await setRoute(store, 'default', oldApp.url);
+      await cutover({ store, to: newApp.url, db: { source: primary.url(), target: first.url() }, verify: failVerify }).catch(
+        () => undefined,
+      );
+      assert.notEqual(await store.getCutover('default'), null);
+      const resumed = await runMain(['cutover', '--resume', '--yes', '--verify', 'true'], { redis: STORE_NAME });
+      assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+      // Resumed at verify: the database step is not run again (the target is already promoted).
+      assert.match(resumed.stdout, /steps: verify \d+ ms · restore/);
+      assert.match(resumed.stdout, /default now routes to http/);
+      assert.equal(await readValue(store, 'route', 'default'), newApp.url);
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+      assert.equal(await store.getCutover('default'), null);
+
+      await setRoute(store, 'default', oldApp.url);
+      await cutover({ store, to: newApp.url, db: { source: primary.url(), target: second.url() }, verify: failVerify }).catch(
+        () => undefined,
+      );
+      assert.equal(await second.inRecovery(), false);
+      const aborted = await runMain(['cutover', '--abort', '--yes'], { redis: STORE_NAME });
+      assert.equal(aborted.code, 0, aborted.stdout + aborted.stderr);
+      assert.match(
+        aborted.stdout,
+        /old database untouched \(the new database postgres:\/\/\S+ stays promoted: writes made on it are not on the old one\)/,
+      );
+      assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+      assert.equal(await readValue(store, 'maintenance', 'default'), null);
+      assert.equal(await store.getCutover('default'), null);
+      // The old database was never fenced in this cutover: it takes writes.
+      await primary.query("INSERT INTO items (note) VALUES ('after the abort')");
+    } finally {
+      await store.close();
+      await Promise.all([oldApp.close(), newApp.close(), primary.stop(), first?.stop(), second?.stop()]);
+    }
+  });
+});

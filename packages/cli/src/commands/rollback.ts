@@ -13,17 +13,22 @@ export const rollbackCommand: CommandSpec = {
     'change was part of a cutover, the whole cutover is undone (route back to the old server,',
     'maintenance as it was before). Writes are compare-and-set and recorded in the history as',
     '"rollback", so a second rollback undoes the first. Refuses when the current value is not the one',
-    'the history recorded (someone changed it outside switchyard).',
+    'the history recorded (someone changed it outside switchyard), and to undo a cutover that promoted a',
+    'database (the old one misses the writes made since) unless --after-promote.',
   ].join('\n'),
   options: {
     'dry-run': { type: 'boolean', description: 'show what would be restored, change nothing' },
+    'after-promote': {
+      type: 'boolean',
+      description: 'undo a cutover that promoted a database anyway (writes made on the new database since are not on the old one)',
+    },
     ...CONVERGENCE_OPTIONS,
   },
   examples: ['switchyard rollback --site shop', 'switchyard rollback --dry-run', 'switchyard rollback --yes --json'],
   async run(context, args) {
     const wait = frontWait(args);
     const { store, site, style } = context;
-    const plan = await planRollback(store, site);
+    const plan = await planRollback(store, site, { afterPromote: args.flag('after-promote') });
     const undone = plan.undoing.map((entry) => ({
       id: entry.id,
       action: entry.action,

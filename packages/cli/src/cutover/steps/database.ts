@@ -151,7 +151,10 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
     try {
       // No database in this cutover: nothing to say.
       if (!entry) return { restored: true, summary: '' };
-      if (entry.fenced !== true) return { restored: true, summary: entry.promoting ? 'old database untouched' : 'databases untouched' };
+      // Going back past promotion loses what was written on the new database: the summary says so.
+      const promoted = entry.promoting === true || entry.promoted === true;
+      const lost = promoted ? ` (the new database ${entry.target} stays promoted: writes made on it are not on the old one)` : '';
+      if (entry.fenced !== true) return { restored: true, summary: promoted ? `old database untouched${lost}` : 'databases untouched' };
       // Another process (`--abort` after a crash): reconnect with the URLs given again.
       if (!move && db) move = await openDatabaseMove(db.source, db.target, { queryTimeoutMs: db.queryTimeoutMs }).catch(() => undefined);
       if (!move) {
@@ -165,7 +168,7 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
       }
       await move.unfence();
       report(true, `source database ${move.source} accepts writes again`);
-      return { restored: true, summary: 'source database unfenced' };
+      return { restored: true, summary: `source database unfenced${lost}` };
     } catch (error) {
       const problem = `unfencing the source database: ${(error as Error).message}`;
       report(false, problem);

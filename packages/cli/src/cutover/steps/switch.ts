@@ -2,6 +2,13 @@ import { readValue } from '@switchyard/core';
 import type { CutoverStepDefinition } from './definition';
 
 /**
+ * The history action of a switch made after the cutover promoted a database. `switchyard rollback`
+ * looks for it: putting that route back would send the site to the old database, which is fenced or
+ * misses the writes made since on the new one.
+ */
+export const SWITCH_AFTER_PROMOTION = 'cutover: switch after database promotion';
+
+/**
  * The route to the new target (compare-and-set against the old one), applied by every front end.
  * Undo: back to the old target if it points at the new one — unless the new target was verified
  * and only the restore step failed (an explicit `--abort` still puts it back).
@@ -12,7 +19,8 @@ export const switchStep: CutoverStepDefinition<'switch'> = {
   applies: () => true,
   async run(context) {
     const { journal } = context;
-    const version = await context.ensure('route', journal.to, journal.from, 'cutover: switch');
+    const promoted = journal.steps.database?.promoted === true;
+    const version = await context.ensure('route', journal.to, journal.from, promoted ? SWITCH_AFTER_PROMOTION : 'cutover: switch');
     return `route ${journal.from ?? '(none)'} → ${journal.to}; ${await context.converge(version)}`;
   },
   async undo(context) {
