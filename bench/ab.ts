@@ -24,7 +24,8 @@ const { values, positionals } = parseArgs({
 });
 
 /**
- * `[<checkout>:]<mode>[+NAME=value…]`: a mode of bench/servers/front.ts (a peer included) or `cli`,
+ * `[<checkout>:]<mode>[+NAME=value…]`: a mode of bench/servers/front.ts (a peer included), `cli`, or
+ * `mini-undici`/`mini-node-http` (bench/servers/minimal.ts, this checkout's),
  * from this checkout or another built one, with extra environment variables.
  */
 async function start(spec: string, target: string, redisUrl: string): Promise<Started> {
@@ -41,6 +42,8 @@ async function start(spec: string, target: string, redisUrl: string): Promise<St
     const bin = dir ? resolve(dir, 'packages/cli/bin/switchyard.js') : 'packages/cli/bin/switchyard.js';
     return startServer(bin, ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env);
   }
+  // The engine-choice forwarders of bench/servers/minimal.ts (mini-undici, mini-node-http), named as in the full run.
+  if (mode.startsWith('mini-')) return startServer('bench/servers/minimal.ts', [mode.slice('mini-'.length), target], env);
   return startServer(dir ? resolve(dir, 'bench/.build/front.js') : 'bench/servers/front.ts', [mode, target], env);
 }
 
