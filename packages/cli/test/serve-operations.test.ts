@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 import { get as getHttps } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -238,6 +238,33 @@ describe('switchyard serve, operated on a public address', () => {
     assert.ok((pass.bytes as number) > 100 && (pass.durationMs as number) >= 0);
     assert.equal(byId('refused-1').status, 503);
     assert.equal(byId('refused-1').maintenance, 'refused');
+  });
+
+  test('SIGHUP reopens the access log: after logrotate moves the file, new lines go to a new file at the path', async () => {
+    const readIds = (path: string) =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as { requestId?: string }).requestId);
+    assert.equal((await request(`${url}/before-rotate`, { headers: { 'x-request-id': 'before-rotate' } })).status, 200);
+    await waitFor(() => readIds(accessLogPath).includes('before-rotate') || undefined, { what: 'the line before the rotation' });
+    const rotated = `${accessLogPath}.1`;
+    renameSync(accessLogPath, rotated);
+    serve.child.kill('SIGHUP');
+    // Until serve has handled the signal a request may still land in the moved file: send until one reaches the new one.
+    let sent = 0;
+    await waitFor(
+      async () => {
+        sent += 1;
+        const id = `after-rotate-${sent}`;
+        assert.equal((await request(`${url}/after-rotate`, { headers: { 'x-request-id': id } })).status, 200);
+        return existsSync(accessLogPath) && readIds(accessLogPath).some((line) => line?.startsWith('after-rotate-')) ? true : undefined;
+      },
+      { what: 'a line in the reopened access log' },
+    );
+    assert.ok(readIds(rotated).includes('before-rotate'));
+    assert.ok(!readIds(accessLogPath).includes('before-rotate'), 'the new file starts empty');
+    assert.equal(serve.child.exitCode, null, 'SIGHUP does not end serve');
   });
 
   test('--headers-timeout: 100 connections sending their headers slowly are all closed by the deadline; others are served', async () => {
