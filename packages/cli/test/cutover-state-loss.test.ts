@@ -146,5 +146,10 @@ describe('cutover with Redis restarted empty in the middle', () => {
     assert.equal(error.code, 'SWITCHYARD_ERR_CUTOVER_FAILED');
     assert.match(error.message, /Redis lost its state, and with it the journal of the cutover of default/);
     assert.match(error.message, /run switchyard restore, then switchyard maintenance off/);
+    // The journal that said whether a database was fenced is gone: the message says what to check first.
+    assert.match(
+      error.message,
+      /before maintenance off, lift the old database's fence if the target was not promoted \(PostgreSQL: ALTER SYSTEM RESET/,
+    );
   });
 });

@@ -22,6 +22,13 @@ export type {
 } from './types';
 export { redactDatabaseUrl } from './url';
 
+/**
+ * How to lift a fence (`DatabaseMove.fence`) by hand on each engine, for messages that must tell an
+ * operator to do it where Switchyard cannot (the source unreachable, the cutover's journal lost).
+ */
+export const UNFENCE_BY_HAND =
+  'PostgreSQL: ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf(); MySQL/MariaDB: SET GLOBAL read_only = OFF, which ends super_read_only too';
+
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const DEFAULT_QUERY_TIMEOUT_MS = 5000;
 

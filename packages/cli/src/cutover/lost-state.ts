@@ -1,4 +1,5 @@
 import { DEFAULT_SITE, isSwitchyardError, type Store } from '@switchyard/core';
+import { UNFENCE_BY_HAND } from '@switchyard/db';
 import { type FrontAgreement, readAgreement, waitForConvergence } from '../convergence';
 import { describeMaintenanceValue } from '../describe';
 import { type CliError, cliError } from '../errors';
@@ -91,10 +92,16 @@ export async function lostJournalError(store: Store, site: string, verb: 'resume
         : '';
   const restore = choices.length > 1 ? 'switchyard restore --from <front id>' : 'switchyard restore';
   const steps = [restore, ...(maintenance !== null ? [`switchyard maintenance off${siteOption}`] : [])];
+  // The journal said whether the cutover fenced or promoted a database; without it only the operator
+  // knows, and lifting maintenance onto a fenced database would fail every write.
+  const databases =
+    maintenance !== null
+      ? `. If the cutover moved a database: before maintenance off, lift the old database's fence if the target was not promoted (${UNFENCE_BY_HAND}), and keep the route on the new server if it was`
+      : '';
   return cliError(
     'SWITCHYARD_ERR_CUTOVER_FAILED',
     `Redis lost its state, and with it the journal of the cutover of ${site}, which cannot ${verb === 'resume' ? 'be resumed' : 'be undone step by step'}${keeping}. To end it: run ${steps.join(', then ')}${
       route !== null ? ` (and switchyard route set <old url>${siteOption} if ${route} is the new server and you want the old one back)` : ''
-    }`,
+    }${databases}`,
   );
 }

@@ -1,5 +1,5 @@
 import type { CutoverJournal, CutoverJournalEntry } from '@switchyard/core/internal';
-import { type DatabaseMove, openDatabaseMove, type PreflightReport, redactDatabaseUrl } from '@switchyard/db';
+import { type DatabaseMove, openDatabaseMove, type PreflightReport, redactDatabaseUrl, UNFENCE_BY_HAND } from '@switchyard/db';
 import { cliError } from '../../errors';
 import { formatDuration } from '../../style';
 import type { CutoverStepOptions } from '../options';
@@ -160,8 +160,7 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
       if (!move) {
         const problem =
           `the source database ${entry.source} is still fenced (read-only) and this process cannot reach it: run --abort again with` +
-          ' --db-source and --db-target, or undo it there' +
-          ' (PostgreSQL: ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf(); MySQL/MariaDB: SET GLOBAL read_only = OFF, which ends super_read_only too)';
+          ` --db-source and --db-target, or undo it there (${UNFENCE_BY_HAND})`;
         report(false, problem);
         // Lifting maintenance onto a read-only database would fail the site's writes: stay, keep the journal.
         return { restored: false, summary: 'source database left fenced', problem, blocked: true };
