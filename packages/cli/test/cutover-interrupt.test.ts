@@ -118,4 +118,46 @@ describe('interrupted cutovers', () => {
     const heartbeat = JSON.parse((await bed.redis.cli.get(`switchyard:front:${bed.remote.id}`)) as string);
     assert.equal(heartbeat.version, Number(await bed.redis.cli.get('switchyard:version')), 'the front end applied the finished cutover');
   });
+  test('while the cutover process lives, --resume and --abort from another process refuse and name its pid; nothing changes', async () => {
+    const { cli, syncPid } = await cutoverStuckInSync('two-drivers');
+    try {
+      const journal = JSON.parse((await bed.redis.cli.get('switchyard:cutover:default')) as string) as CutoverJournal;
+      for (const args of [['--resume', '--sync', 'true'], ['--abort']]) {
+        const other = await runMain(['cutover', ...args, '--json'], { redis: bed.redis.url });
+        assert.equal(other.code, 1, `${args.join(' ')}: ${other.stderr}`);
+        const error = JSON.parse(other.stdout.trim().split('\n').at(-1) as string).error as { code: string; message: string };
+        assert.equal(error.code, 'SWITCHYARD_ERR_CUTOVER_IN_PROGRESS');
+        assert.match(error.message, new RegExp(`cutover ${journal.id} of default is still running \\(pid ${journal.pid} on this host\\)`));
+      }
+      assert.ok(isRunning(syncPid), "the running cutover's sync was left alone");
+      assert.ok(await bed.redis.cli.get('switchyard:maintenance:default'), 'still in maintenance');
+      assert.equal(JSON.parse((await bed.redis.cli.get('switchyard:cutover:default')) as string).id, journal.id);
+    } finally {
+      cli.child.kill('SIGINT');
+      await cli.exited;
+    }
+    assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null, 'its own process cleaned up');
+  });
+
+  test('--abort of a cutover that died after switching the route puts the route back, then lifts maintenance, and stops its verify', async () => {
+    const pidFile = join(dir, 'verify.pid');
+    const cli = startCli(['cutover', '--to', bed.newApp.url, '--verify', `echo $$ > ${pidFile}; echo checking; sleep 60`], {
+      SWITCHYARD_REDIS_URL: bed.redis.url,
+    });
+    await cli.waitForOutput(/verify │ checking/);
+    const verifyPid = Number(readFileSync(pidFile, 'utf8'));
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.newApp.url, 'died after the switch');
+    assert.ok(isRunning(verifyPid), 'its verify outlived it');
+
+    const abort = await runMain(['cutover', '--abort'], { redis: bed.redis.url });
+    assert.equal(abort.code, 0, abort.stderr);
+    assert.match(abort.stdout, /stopped the verify command left running by pid \d+/);
+    assert.match(abort.stdout, /↩ route rolled back to http:\/\/127\.0\.0\.1:\d+\n(?:.*\n)*↩ maintenance restored \(off\)/);
+    await waitFor(() => !isRunning(verifyPid), { what: 'the orphaned verify to be stopped' });
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null);
+  });
 });
