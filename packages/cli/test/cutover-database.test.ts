@@ -94,6 +94,28 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
     }
   });
 
+  test('maintenance lifted by someone else before promotion: the target is not promoted, the source unfenced, the route untouched', async () => {
+    const failure = await cutover({
+      store,
+      to: newApp.url,
+      db: { ...db(), fenceSource: true },
+      sync: async () => {
+        await setMaintenance(store, 'default', null);
+      },
+    }).catch((error: unknown) => error);
+    assert.ok(failure instanceof CutoverError, String(failure));
+    assert.equal(failure.step, 'database');
+    assert.match(
+      failure.message,
+      /maintenance of default was lifted during the cutover .* so the promotion of postgres:\/\/\S+ was not done/,
+    );
+    assert.doesNotMatch(failure.message, /hunter2/);
+    assert.equal(await standby.inRecovery(), true, 'the target is still a standby');
+    assert.equal(await sourceReadOnly(), 'off');
+    assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+    assert.equal(await store.getCutover('default'), null);
+  });
+
   /** The journal a cutover leaves when its process dies in the database step, after fencing the source. */
   async function leaveCrashedJournal(): Promise<void> {
     await setMaintenance(store, 'default', { mode: 'read-only' });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { HistoryEntry } from '@switchyard/core';
 import { runCli } from '../../../test/support/cli';
+import { repositoryRoot } from '../../../test/support/typescript-process';
 import { writeJournal } from '../src/cutover/journal';
 import { type CutoverEvent, readJournal } from '../src/index';
 import { runMain } from './helpers/in-process';
@@ -127,6 +129,20 @@ describe('switchyard cutover against real Redis and two front ends', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), before);
     await runMain(['maintenance', 'off'], { redis: bed.redis.url });
+  });
+
+  test('maintenance lifted by someone else during the sync: the cutover stops before the switch, route untouched, exit 1', async () => {
+    // The sync stands for a copy; meanwhile another operator runs `maintenance off`. Writes then reach
+    // the old server after the copy, so switching would lose them.
+    const bin = join(repositoryRoot, 'packages', 'cli', 'src', 'bin.ts');
+    const lift = `'${process.execPath}' --conditions=switchyard-source --import tsx '${bin}' maintenance off --redis '${bed.redis.url}'`;
+    const run = await runMain(['cutover', '--to', bed.newApp.url, '--sync', lift], { redis: bed.redis.url });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /failed at switch: maintenance of default was lifted during the cutover/);
+    assert.match(run.stderr, /writes may have reached http:\/\/127\.0\.0\.1:\d+ after the drain/);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.store.getCutover('default'), null);
   });
 
   test('pre-flight failures change nothing: unhealthy target, unfinished cutover recorded, same target', async () => {

@@ -4,6 +4,7 @@ import { cliError } from '../../errors';
 import { formatDuration } from '../../style';
 import type { CutoverStepOptions } from '../options';
 import type { CutoverStepDefinition } from './definition';
+import { assertWindowHeld } from './maintenance';
 
 /** Defaults of the database step, in one place. */
 export const DATABASE_DEFAULTS = {
@@ -125,6 +126,8 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
     await move.waitFor(position, { timeoutMs: db.catchUpTimeoutMs ?? DATABASE_DEFAULTS.catchUpTimeoutMs, signal });
     context.substep('catch-up', since(started));
     done.push(`target caught up to ${position.text} in ${formatDuration(since(started))}`);
+    // Writes let through by a lifted maintenance would be after the position just waited for.
+    await assertWindowHeld(context, `the promotion of ${base.target ?? 'the target database'}`);
     entry = { ...entry, promoting: true };
     await context.record(entry);
     started = performance.now();

@@ -1,5 +1,23 @@
+import { readValue } from '@switchyard/core';
 import { describeMaintenanceValue } from '../../describe';
-import type { CutoverStepDefinition } from './definition';
+import { cliError } from '../../errors';
+import type { CutoverStepContext, CutoverStepDefinition } from './definition';
+
+/**
+ * Refuses to go on once the site's maintenance was lifted during the window (another operator ran
+ * `maintenance off`): writes may then have reached the old server after the drain, and a copy or a
+ * caught-up position would miss them. Any other maintenance (a new message, `--full`) still keeps
+ * writes out and is left to whoever set it. Called before the database is promoted and before the
+ * route switches; `what` names the step refused.
+ */
+export async function assertWindowHeld(context: Pick<CutoverStepContext, 'store' | 'journal'>, what: string): Promise<void> {
+  const { journal } = context;
+  if ((await readValue(context.store, 'maintenance', journal.site)) !== null) return;
+  throw cliError(
+    'SWITCHYARD_ERR_CONFLICT',
+    `maintenance of ${journal.site} was lifted during the cutover (by someone else): writes may have reached ${journal.from ?? 'the old server'} after the drain and be missing on the new one, so ${what} was not done; run the cutover again`,
+  );
+}
 
 /**
  * Maintenance on (read-only unless `--full`, the journaled value), applied by every front end.

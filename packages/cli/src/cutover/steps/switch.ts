@@ -1,5 +1,6 @@
 import { readValue } from '@switchyard/core';
 import type { CutoverStepDefinition } from './definition';
+import { assertWindowHeld } from './maintenance';
 
 /**
  * The history action of a switch made after the cutover promoted a database. `switchyard rollback`
@@ -19,6 +20,9 @@ export const switchStep: CutoverStepDefinition<'switch'> = {
   applies: () => true,
   async run(context) {
     const { journal } = context;
+    // Resumed after the switch was written: nothing left to guard.
+    if ((await readValue(context.store, 'route', journal.site)) !== journal.to)
+      await assertWindowHeld(context, `the switch to ${journal.to}`);
     const promoted = journal.steps.database?.promoted === true;
     const version = await context.ensure('route', journal.to, journal.from, promoted ? SWITCH_AFTER_PROMOTION : 'cutover: switch');
     return `route ${journal.from ?? '(none)'} → ${journal.to}; ${await context.converge(version)}`;
