@@ -160,4 +160,27 @@ describe('interrupted cutovers', () => {
     assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
     assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null);
   });
+  test('a second Ctrl-C during the clean-up exits at once, leaving the journal; --abort then finishes the undo', async () => {
+    const { cli } = await cutoverStuckInSync('second-sigint');
+    // A frozen front end holds the clean-up in its wait for the front ends to apply maintenance off.
+    bed.remote.child.kill('SIGSTOP');
+    try {
+      cli.child.kill('SIGINT');
+      await waitFor(async () => (await bed.redis.cli.get('switchyard:maintenance:default')) === null, {
+        what: 'the clean-up to put maintenance back',
+      });
+      cli.child.kill('SIGINT');
+      const run = await cli.exited;
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /switchyard: SIGINT again, exiting without cleaning up; check with switchyard status\n$/);
+      assert.notEqual(await bed.redis.cli.get('switchyard:cutover:default'), null, 'the journal is left for --abort');
+    } finally {
+      bed.remote.child.kill('SIGCONT');
+    }
+    const abort = await runMain(['cutover', '--abort'], { redis: bed.redis.url });
+    assert.equal(abort.code, 0, abort.stderr);
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.oldApp.url);
+    assert.equal(await bed.redis.cli.get('switchyard:maintenance:default'), null);
+    assert.equal(await bed.redis.cli.get('switchyard:cutover:default'), null);
+  });
 });
