@@ -145,6 +145,23 @@ describe('switchyard cutover against real Redis and two front ends', () => {
     assert.equal(await bed.store.getCutover('default'), null);
   });
 
+  test('maintenance changed by someone else during the sync (still keeping writes out): the switch goes on, their maintenance is left, exit 1', async () => {
+    const bin = join(repositoryRoot, 'packages', 'cli', 'src', 'bin.ts');
+    const other = `'${process.execPath}' --conditions=switchyard-source --import tsx '${bin}' maintenance on --message 'database upgrade' --redis '${bed.redis.url}'`;
+    const run = await runMain(['cutover', '--to', bed.newApp.url, '--sync', other], { redis: bed.redis.url });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(
+      run.stderr,
+      /failed at restore: maintenance of default was changed by someone else during the cutover \(now read-only, message "database upgrade"\); the site is on http:\/\/127\.0\.0\.1:\d+, verified, and their maintenance is left for them to lift \(switchyard maintenance off\)/,
+    );
+    assert.doesNotMatch(run.stderr, /retry/);
+    // Verified before the restore step: the new server keeps the site.
+    assert.equal(await bed.redis.cli.get('switchyard:route:default'), bed.newApp.url);
+    assert.equal(JSON.parse((await bed.redis.cli.get('switchyard:maintenance:default')) as string).message, 'database upgrade');
+    assert.equal(await bed.store.getCutover('default'), null);
+    await runMain(['maintenance', 'off'], { redis: bed.redis.url });
+  });
+
   test('pre-flight failures change nothing: unhealthy target, unfinished cutover recorded, same target', async () => {
     const historyBefore = await bed.redis.cli.xlen('switchyard:history');
     bed.newApp.status = 500;
