@@ -22,6 +22,8 @@ export interface RollbackPlan {
   readonly changes: readonly RollbackChange[];
   /** The state version when the plan was made. */
   readonly version: number;
+  /** The undone cutover promoted a database before its switch (planned only with `afterPromote`). */
+  readonly afterPromotion: boolean;
 }
 
 /** Options of planRollback. */
@@ -76,7 +78,7 @@ export async function planRollback(store: Store, site: string, options: PlanRoll
         ' Make the old database follow the new one and cut over back (README, "Rollback"), or pass --after-promote to put back the route and maintenance anyway',
     );
   }
-  return { site, undoing, changes, version: current.version };
+  return { site, undoing, changes, version: current.version, afterPromotion: promotion !== undefined };
 }
 
 /**

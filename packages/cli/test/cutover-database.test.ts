@@ -283,6 +283,10 @@ describe('switchyard rollback after a cutover that promoted a database', { skip:
 
       const forced = await runMain(['rollback', '--yes', '--after-promote', '--no-wait'], { redis: STORE_NAME });
       assert.equal(forced.code, 0, forced.stderr);
+      assert.match(
+        forced.stderr,
+        /the old database misses the writes made on the new one since the cutover, and is still read-only if the cutover fenced it/,
+      );
       assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
       assert.equal(await readValue(store, 'maintenance', 'default'), null);
     } finally {

@@ -1,4 +1,5 @@
 import { defaultActor, SwitchyardError } from '@switchyard/core';
+import { UNFENCE_BY_HAND } from '@switchyard/db';
 import type { CommandSpec } from '../command';
 import { describeMaintenanceValue } from '../describe';
 import { applyRollback, planRollback, type RollbackChange } from '../rollback';
@@ -68,6 +69,11 @@ export const rollbackCommand: CommandSpec = {
       context.print(`${style.green('rolled back')} (version ${version})`);
       context.print(describeConvergence(convergence, version, style));
     }
+    // Rollback moves traffic, not data: say what is left to do about the databases.
+    if (plan.afterPromotion)
+      context.note(
+        `the old database misses the writes made on the new one since the cutover, and is still read-only if the cutover fenced it (${UNFENCE_BY_HAND})`,
+      );
     return 0;
   },
 };
