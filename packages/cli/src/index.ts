@@ -25,5 +25,12 @@ export { CUTOVER_STEPS, type CutoverStep } from './cutover/steps';
 export type { CutoverReadiness, CutoverTask, CutoverTaskContext } from './cutover/tasks';
 export { checkHealth, type HealthCheckOptions, type HealthCheckResult } from './health-check';
 export { COMMANDS, EXIT, main } from './main';
-export { type ApplyRollbackOptions, applyRollback, planRollback, type RollbackChange, type RollbackPlan } from './rollback';
+export {
+  type ApplyRollbackOptions,
+  applyRollback,
+  type PlanRollbackOptions,
+  planRollback,
+  type RollbackChange,
+  type RollbackPlan,
+} from './rollback';
 export { runShellCommand, type ShellCommandOptions, type ShellCommandResult } from './shell-command';

@@ -22,7 +22,7 @@ export interface RollbackPlan {
   readonly changes: readonly RollbackChange[];
   /** The state version when the plan was made. */
   readonly version: number;
-  /** The undone cutover promoted a database before its switch (planned only with `afterPromote`). */
+  /** The undone cutover promoted a database before its switch (a plan that puts its route back needs `afterPromote`). */
   readonly afterPromotion: boolean;
 }
 
