@@ -146,6 +146,41 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
     });
   }
 
+  test('promoted, then maintenance lifted by someone else before the switch: the clean-up keeps everything and says to put maintenance back', async () => {
+    const now = new Date().toISOString();
+    // A cutover that died between promotion and switch; then someone ran `maintenance off`.
+    await writeJournal(store, 'default', {
+      id: 'c-promoted-then-lifted',
+      site: 'default',
+      step: 'switch',
+      from: oldApp.url,
+      to: newApp.url,
+      previousMaintenance: null,
+      maintenance: JSON.stringify({ mode: 'read-only' }),
+      startedAt: now,
+      updatedAt: now,
+      by: 'test',
+      host: hostname(),
+      pid: 2 ** 22 + 1,
+      steps: {
+        database: { source: 'postgres://postgres@…/old', target: 'postgres://postgres@…/new', kind: 'postgres-streaming', promoted: true },
+      },
+    });
+    try {
+      const resumed = await runMain(['cutover', '--resume', '--yes'], { redis: STORE });
+      assert.equal(resumed.code, 1, resumed.stdout + resumed.stderr);
+      assert.match(resumed.stderr, /maintenance of default was lifted during the cutover/);
+      assert.match(
+        resumed.stderr,
+        /was promoted, but maintenance of default was lifted by someone else: writes now reach the old database, which the new one no longer follows\. Put maintenance back at once \(switchyard maintenance on --read-only --site default\)/,
+      );
+      assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
+      assert.notEqual(await store.getCutover('default'), null, 'the journal is kept');
+    } finally {
+      await writeJournal(store, 'default', null);
+    }
+  });
+
   test('--abort after a crash while fenced: without the URLs it stays in maintenance and asks for them; with them it unfences', async () => {
     await leaveCrashedJournal();
     await primary.query('ALTER SYSTEM SET default_transaction_read_only = on');

@@ -57,7 +57,7 @@ export async function undoCutover(store: Store, journal: CutoverJournal, options
   let pinned: string | undefined;
   for (const step of CUTOVER_STEP_DEFINITIONS) {
     pinned = await step
-      .pinned?.({ journal, entry: journal.steps[step.name], wholeCutover: options.wholeCutover })
+      .pinned?.({ store, journal, entry: journal.steps[step.name], wholeCutover: options.wholeCutover })
       .catch((error: Error) => error.message);
     if (!pinned) continue;
     options.report(step.cleanupAction ?? step.name, false, pinned);

@@ -1,3 +1,4 @@
+import { readValue } from '@switchyard/core';
 import type { CutoverJournal, CutoverJournalEntry } from '@switchyard/core/internal';
 import { type DatabaseMove, openDatabaseMove, type PreflightReport, redactDatabaseUrl, UNFENCE_BY_HAND } from '@switchyard/db';
 import { cliError } from '../../errors';
@@ -138,14 +139,25 @@ export const databaseStep: CutoverStepDefinition<'database'> = {
     return done.join('; ');
   },
 
-  async pinned({ journal, entry, wholeCutover }) {
+  async pinned({ store, journal, entry, wholeCutover }) {
     if (!entry || !(entry.promoting === true || entry.promoted === true)) return undefined;
     if (entry.rollbackAfterPromote === true || wholeCutover) return undefined;
     await release(journal);
+    const next =
+      `fix what failed, then switchyard cutover --resume --site ${journal.site},` +
+      ` or go back with switchyard cutover --abort --site ${journal.site} (writes made on the new database are not on the old one)`;
+    // Someone lifted maintenance (what stopped the switch, if it failed there): writes are reaching the
+    // old database, which the promoted one no longer follows. That needs the operator now.
+    if ((await readValue(store, 'maintenance', journal.site).catch(() => undefined)) === null) {
+      return (
+        `the target database ${entry.target} was promoted, but maintenance of ${journal.site} was lifted by someone else: writes now reach` +
+        ` the old database, which the new one no longer follows. Put maintenance back at once (switchyard maintenance on --read-only` +
+        ` --site ${journal.site}), then ${next}`
+      );
+    }
     return (
       `the target database ${entry.target} was promoted: the old one no longer receives writes, so ${journal.site} stays in maintenance` +
-      ` (route and journal kept); fix what failed, then switchyard cutover --resume --site ${journal.site},` +
-      ` or go back with switchyard cutover --abort --site ${journal.site} (writes made on the new database are not on the old one)`
+      ` (route and journal kept); ${next}`
     );
   },
 

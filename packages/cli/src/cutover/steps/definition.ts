@@ -43,6 +43,7 @@ export interface CutoverStepDefinition<Name extends string = string> {
 
 /** What a step's `pinned` is given. */
 export interface CutoverPinContext {
+  readonly store: Store;
   readonly journal: CutoverJournal;
   /** This step's journal entry, if it recorded one. */
   readonly entry: CutoverJournalEntry | undefined;
