@@ -114,7 +114,9 @@ export function badRequestResponse(req: IncomingMessage, reason: string): HttpRe
   });
 }
 
-const added = new WeakMap<ServerResponse, string[]>();
+// A symbol-keyed property rather than a WeakMap, as in request-path.ts (why there).
+const ADDED = Symbol('switchyard.addedHeaders');
+type WithAdded = ServerResponse & { [ADDED]?: string[] };
 
 /**
  * A header every response to this request carries, whoever writes it (the front door's
@@ -124,14 +126,14 @@ const added = new WeakMap<ServerResponse, string[]>();
  * header list, every other writer with `applyAddedHeaders`.
  */
 export function addResponseHeader(res: ServerResponse, name: string, value: string): void {
-  const list = added.get(res);
+  const list = (res as WithAdded)[ADDED];
   if (list) list.push(name, value);
-  else added.set(res, [name, value]);
+  else (res as WithAdded)[ADDED] = [name, value];
 }
 
 /** Sets the added headers with `setHeader`, for writers that set headers one by one. */
 export function applyAddedHeaders(res: ServerResponse): void {
-  const list = added.get(res);
+  const list = (res as WithAdded)[ADDED];
   if (!list || res.headersSent) return;
   for (let i = 0; i < list.length; i += 2) res.setHeader(list[i]!, list[i + 1]!);
 }
@@ -141,7 +143,7 @@ export function applyAddedHeaders(res: ServerResponse): void {
  * already names (an upstream's own X-Request-Id wins, as it would over `setHeader`).
  */
 export function withAddedHeaders(res: ServerResponse, headers: string[]): string[] {
-  const list = added.get(res);
+  const list = (res as WithAdded)[ADDED];
   if (!list) return headers;
   outer: for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!.toLowerCase();

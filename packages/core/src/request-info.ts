@@ -18,16 +18,18 @@ export interface RequestInfo {
   maintenance?: MaintenanceOutcome;
 }
 
-const infos = new WeakMap<IncomingMessage, RequestInfo>();
+// A symbol-keyed property rather than a WeakMap, as in request-path.ts (why there).
+const INFO = Symbol('switchyard.requestInfo');
+type Noted = IncomingMessage & { [INFO]?: RequestInfo };
 
 /** Adds facts about a request (later facts overwrite earlier ones of the same name). */
 export function noteRequest(req: IncomingMessage, facts: RequestInfo): void {
-  const info = infos.get(req);
+  const info = (req as Noted)[INFO];
   if (info) Object.assign(info, facts);
-  else infos.set(req, { ...facts });
+  else (req as Noted)[INFO] = { ...facts };
 }
 
 /** What has been noted about a request, if anything. */
 export function requestInfo(req: IncomingMessage): Readonly<RequestInfo> | undefined {
-  return infos.get(req);
+  return (req as Noted)[INFO];
 }
