@@ -55,7 +55,9 @@ describe('cutover with Redis restarted empty in the middle', () => {
     await Promise.all([local?.close(), remote?.stop()]);
     [local, remote] = await Promise.all([startFrontEnd(redis.url), startFrontEndProcess(redis.url)]);
     const go = join(dir, `${name}.go`);
-    const sync = `echo copying; while [ ! -f ${go} ]; do sleep 0.05; done`;
+    // Also ends once the test's directory is gone: a test that killed the CLI (orphaning this sync)
+    // may end before the loop sees `go`, and it must not outlive the run.
+    const sync = `echo copying; while [ ! -f ${go} ] && [ -d ${dir} ]; do sleep 0.05; done`;
     const cli = startCli(['cutover', '--to', newApp.url, '--sync', sync, ...extra, '--json'], {
       SWITCHYARD_REDIS_URL: redis.url,
     });
