@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createStore, readValue, type Store, setMaintenance, setRoute } from '@switchyard/core';
+import type { CutoverJournalEntry } from '@switchyard/core/internal';
 import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { writeJournal } from '../src/cutover/journal';
 import { CutoverError, type CutoverEvent, cutover, resumeCutover } from '../src/index';
@@ -116,55 +117,51 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
     assert.equal(await store.getCutover('default'), null);
   });
 
+  /** Writes the journal a cutover of oldApp → newApp leaves when its process dies at `step` (its pid is not alive). */
+  async function writeDeadJournal(
+    id: string,
+    step: 'database' | 'switch',
+    maintenance: string,
+    database: CutoverJournalEntry,
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    await writeJournal(store, 'default', {
+      id,
+      site: 'default',
+      step,
+      from: oldApp.url,
+      to: newApp.url,
+      previousMaintenance: null,
+      maintenance,
+      startedAt: now,
+      updatedAt: now,
+      by: 'test',
+      host: hostname(),
+      pid: 2 ** 22 + 1,
+      steps: { database },
+    });
+  }
+
   /** The journal a cutover leaves when its process dies in the database step, after fencing the source. */
   async function leaveCrashedJournal(): Promise<void> {
     await setMaintenance(store, 'default', { mode: 'read-only' });
     const current = (await readValue(store, 'maintenance', 'default')) as string;
-    const now = new Date().toISOString();
-    await writeJournal(store, 'default', {
-      id: 'c-crashed-test',
-      site: 'default',
-      step: 'database',
-      from: oldApp.url,
-      to: newApp.url,
-      previousMaintenance: null,
-      maintenance: current,
-      startedAt: now,
-      updatedAt: now,
-      by: 'test',
-      host: hostname(),
-      pid: 2 ** 22 + 1,
-      steps: {
-        database: {
-          source: 'postgres://postgres@…',
-          target: 'postgres://postgres@…',
-          kind: 'postgres-streaming',
-          fence: true,
-          fenced: true,
-        },
-      },
+    await writeDeadJournal('c-crashed-test', 'database', current, {
+      source: 'postgres://postgres@…',
+      target: 'postgres://postgres@…',
+      kind: 'postgres-streaming',
+      fence: true,
+      fenced: true,
     });
   }
 
   test('promoted, then maintenance lifted by someone else before the switch: the clean-up keeps everything and says to put maintenance back', async () => {
-    const now = new Date().toISOString();
     // A cutover that died between promotion and switch; then someone ran `maintenance off`.
-    await writeJournal(store, 'default', {
-      id: 'c-promoted-then-lifted',
-      site: 'default',
-      step: 'switch',
-      from: oldApp.url,
-      to: newApp.url,
-      previousMaintenance: null,
-      maintenance: JSON.stringify({ mode: 'read-only' }),
-      startedAt: now,
-      updatedAt: now,
-      by: 'test',
-      host: hostname(),
-      pid: 2 ** 22 + 1,
-      steps: {
-        database: { source: 'postgres://postgres@…/old', target: 'postgres://postgres@…/new', kind: 'postgres-streaming', promoted: true },
-      },
+    await writeDeadJournal('c-promoted-then-lifted', 'switch', JSON.stringify({ mode: 'read-only' }), {
+      source: 'postgres://postgres@…/old',
+      target: 'postgres://postgres@…/new',
+      kind: 'postgres-streaming',
+      promoted: true,
     });
     try {
       const resumed = await runMain(['cutover', '--resume', '--yes'], { redis: STORE });
@@ -260,13 +257,47 @@ describe('cutover with a database: guardrails and rollback rules', { skip: postg
   });
 });
 
+/** What `withFreshPair` gives a test: its own store, app servers and primary; standbys made one at a time. */
+interface FreshPair {
+  readonly store: Store;
+  readonly storeName: string;
+  readonly oldApp: AppServer;
+  readonly newApp: AppServer;
+  readonly primary: PostgresServer;
+  /** A new standby of the primary (base backups one at a time: each forces a checkpoint that may recycle the WAL another needs). */
+  standby(): Promise<PostgresServer>;
+}
+
+/** Runs `test` with a memory store named `name` routing to the old app, and a fresh primary; stops everything after. */
+async function withFreshPair(name: string, test: (pair: FreshPair) => Promise<void>): Promise<void> {
+  const storeName = `memory://${name}`;
+  const store = createStore(storeName);
+  const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
+  const standbys: PostgresServer[] = [];
+  try {
+    await setRoute(store, 'default', oldApp.url);
+    await test({
+      store,
+      storeName,
+      oldApp,
+      newApp,
+      primary,
+      standby: async () => {
+        const standby = await primary.standby();
+        standbys.push(standby);
+        return standby;
+      },
+    });
+  } finally {
+    await store.close();
+    await Promise.all([oldApp.close(), newApp.close(), primary.stop(), ...standbys.map((standby) => standby.stop())]);
+  }
+}
+
 describe('cutover with a database: --rollback-after-promote', { skip: postgresMissing }, () => {
   test('verify failing after promotion goes back to the old server and unfences the old database', async () => {
-    const store = createStore('memory://cutover-database-rollback');
-    const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
-    const standby = await primary.standby();
-    try {
-      await setRoute(store, 'default', oldApp.url);
+    await withFreshPair('cutover-database-rollback', async ({ store, oldApp, newApp, primary, standby: makeStandby }) => {
+      const standby = await makeStandby();
       const failure = await cutover({
         store,
         to: newApp.url,
@@ -282,21 +313,14 @@ describe('cutover with a database: --rollback-after-promote', { skip: postgresMi
       // The old database takes writes again (it was fenced during the window).
       await primary.query('CREATE TABLE written_after_rollback (id int)');
       assert.equal(await standby.inRecovery(), false, 'the target stays promoted (detached)');
-    } finally {
-      await store.close();
-      await Promise.all([oldApp.close(), newApp.close(), primary.stop(), standby.stop()]);
-    }
+    });
   });
 });
 
 describe('switchyard rollback after a cutover that promoted a database', { skip: postgresMissing }, () => {
   test('refuses (exit 1, nothing written, --dry-run too); --after-promote puts back route and maintenance anyway', async () => {
-    const STORE_NAME = 'memory://cutover-database-then-rollback';
-    const store = createStore(STORE_NAME);
-    const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
-    const standby = await primary.standby();
-    try {
-      await setRoute(store, 'default', oldApp.url);
+    await withFreshPair('cutover-database-then-rollback', async ({ store, storeName, oldApp, newApp, primary, standby: makeStandby }) => {
+      const standby = await makeStandby();
       await cutover({
         store,
         to: newApp.url,
@@ -306,17 +330,17 @@ describe('switchyard rollback after a cutover that promoted a database', { skip:
       const switched = (await store.history(10)).find((entry) => entry.kind === 'route');
       assert.equal(switched?.action, 'cutover: switch after database promotion');
 
-      const refused = await runMain(['rollback', '--yes'], { redis: STORE_NAME });
+      const refused = await runMain(['rollback', '--yes'], { redis: storeName });
       assert.equal(refused.code, 1, refused.stderr);
       assert.match(refused.stderr, /promoted the new database before switching default/);
       assert.match(refused.stderr, /--after-promote/);
       assert.doesNotMatch(refused.stderr, /hunter2/);
-      const dryRun = await runMain(['rollback', '--dry-run', '--json'], { redis: STORE_NAME });
+      const dryRun = await runMain(['rollback', '--dry-run', '--json'], { redis: storeName });
       assert.equal(dryRun.code, 1, dryRun.stderr);
       assert.equal((JSON.parse(dryRun.stdout) as { error: { code: string } }).error.code, 'SWITCHYARD_ERR_DATABASE_PROMOTED');
       assert.equal(await readValue(store, 'route', 'default'), newApp.url);
 
-      const forced = await runMain(['rollback', '--yes', '--after-promote', '--no-wait'], { redis: STORE_NAME });
+      const forced = await runMain(['rollback', '--yes', '--after-promote', '--no-wait'], { redis: storeName });
       assert.equal(forced.code, 0, forced.stderr);
       assert.match(
         forced.stderr,
@@ -324,35 +348,25 @@ describe('switchyard rollback after a cutover that promoted a database', { skip:
       );
       assert.equal(await readValue(store, 'route', 'default'), oldApp.url);
       assert.equal(await readValue(store, 'maintenance', 'default'), null);
-    } finally {
-      await store.close();
-      await Promise.all([oldApp.close(), newApp.close(), primary.stop(), standby.stop()]);
-    }
+    });
   });
 });
 
 describe('cutover with a database: after a failure past promotion', { skip: postgresMissing }, () => {
   test('--resume once fixed finishes without the database URLs; --abort goes back to the old server and says what is lost', async () => {
-    const STORE_NAME = 'memory://cutover-database-after-promotion';
-    const store = createStore(STORE_NAME);
-    const [oldApp, newApp, primary] = await Promise.all([startAppServer('old'), startAppServer('new'), PostgresServer.primary()]);
-    const failVerify = async () => {
-      throw new Error('smoke test failed');
-    };
-    let first: PostgresServer | undefined;
-    let second: PostgresServer | undefined;
-    try {
+    await withFreshPair('cutover-database-after-promotion', async ({ store, storeName, oldApp, newApp, primary, standby }) => {
+      const failVerify = async () => {
+        throw new Error('smoke test failed');
+      };
       await primary.query('CREATE TABLE items (id serial PRIMARY KEY, note text)');
-      // One base backup at a time: each forces a checkpoint that may recycle the WAL another still needs.
-      first = await primary.standby();
-      second = await primary.standby();
+      const first = await standby();
+      const second = await standby();
       // Pinned after promotion: new route, maintenance on, journal kept.
-      await setRoute(store, 'default', oldApp.url);
       await cutover({ store, to: newApp.url, db: { source: primary.url(), target: first.url() }, verify: failVerify }).catch(
         () => undefined,
       );
       assert.notEqual(await store.getCutover('default'), null);
-      const resumed = await runMain(['cutover', '--resume', '--yes', '--verify', 'true'], { redis: STORE_NAME });
+      const resumed = await runMain(['cutover', '--resume', '--yes', '--verify', 'true'], { redis: storeName });
       assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
       // Resumed at verify: the database step is not run again (the target is already promoted).
       assert.match(resumed.stdout, /steps: verify \d+ ms · restore/);
@@ -366,7 +380,7 @@ describe('cutover with a database: after a failure past promotion', { skip: post
         () => undefined,
       );
       assert.equal(await second.inRecovery(), false);
-      const aborted = await runMain(['cutover', '--abort', '--yes'], { redis: STORE_NAME });
+      const aborted = await runMain(['cutover', '--abort', '--yes'], { redis: storeName });
       assert.equal(aborted.code, 0, aborted.stdout + aborted.stderr);
       assert.match(
         aborted.stdout,
@@ -377,9 +391,6 @@ describe('cutover with a database: after a failure past promotion', { skip: post
       assert.equal(await store.getCutover('default'), null);
       // The old database was never fenced in this cutover: it takes writes.
       await primary.query("INSERT INTO items (note) VALUES ('after the abort')");
-    } finally {
-      await store.close();
-      await Promise.all([oldApp.close(), newApp.close(), primary.stop(), first?.stop(), second?.stop()]);
-    }
+    });
   });
 });
