@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
+import { countItems, PostgresServer, postgresMissing } from '../../../test/support/postgres-server';
 import { waitFor } from '../../../test/support/wait';
 import { type DatabaseMove, isDatabaseError, openDatabaseMove } from '../src/index';
 
@@ -215,10 +215,8 @@ describe('PostgreSQL streaming replication', { skip: postgresMissing }, () => {
       assert.match(position.text, /^[0-9A-F]+\/[0-9A-F]+$/);
       await move.waitFor(position, { timeoutMs: 10_000 });
       await move.promote({ timeoutMs: 10_000 });
-      const count = async (server: PostgresServer) =>
-        Number((await server.query<{ n: string }>("SELECT count(*) AS n FROM items WHERE note = 'load'"))[0]?.n);
-      assert.equal(await count(standby), committed);
-      assert.equal(await count(primary), committed);
+      assert.equal(await countItems(standby, 'load'), committed);
+      assert.equal(await countItems(primary, 'load'), committed);
       assert.equal(await standby.inRecovery(), false);
       await standby.query("INSERT INTO items (note) VALUES ('on the new primary')");
     } finally {
