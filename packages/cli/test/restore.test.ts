@@ -35,6 +35,8 @@ describe('Redis restarted empty while the front ends keep state', () => {
       },
       { what: 'both front ends to report keeping the lost state', timeoutMs: 15_000 },
     );
+    // The test's own store reconnects on its back-off (up to 1 s) and fails fast until then.
+    await waitFor(() => bed.store.history(1).then(() => true), { what: "the test's store to reconnect", timeoutMs: 10_000 });
     return version;
   }
 
