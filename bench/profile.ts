@@ -5,6 +5,8 @@
 //   npm run bench:profile -- serve            # a mode of bench/servers/front.ts
 //   npm run bench:profile -- cli              # the `switchyard serve` CLI as on this checkout
 //   npm run bench:profile -- koa --duration 5 --top 25
+//   npm run bench:profile -- express --alloc  # bytes allocated per request instead, by package and function
+import { on } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,12 @@ import { runMain, startServer, stop, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { duration: { type: 'string', default: '5' }, top: { type: 'string', default: '20' }, path: { type: 'string', default: '/' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    top: { type: 'string', default: '20' },
+    path: { type: 'string', default: '/' },
+    alloc: { type: 'boolean', default: false },
+  },
 });
 const mode = positionals[0] ?? 'serve';
 
@@ -23,6 +30,32 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
+}
+
+/** The package a profile's frame belongs to: node_modules/<name>, node:internal…, the repo's packages. */
+function packageOf(url: string, functionName: string): string {
+  const where = url.replace(/^file:\/\//, '');
+  return (
+    /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
+    /\/packages\/([^/]+)\//.exec(where)?.[1] ??
+    (where.startsWith('node:') ? where : where ? 'other' : functionName || '(native)')
+  );
+}
+
+/** `name file:line` of a profile's frame. */
+function frameName(url: string, functionName: string, lineNumber: number): string {
+  return `${functionName || '(anonymous)'} ${url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/')}:${lineNumber + 1}`;
+}
+
+/** Lines of a top list: share or amount, then the name. */
+function ranked(title: string, totals: Map<string, number>, top: number, format: (n: number) => string): string[] {
+  const lines = [title];
+  for (const [name, amount] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${format(amount)}  ${name}`);
+  return lines;
 }
 
 /** Self time per function and per package (node_modules/<name>, node:internal, the repo's packages). */
@@ -36,21 +69,43 @@ function summarize(file: string, top: number): string {
   const byPackage = new Map<string, number>();
   for (const [id, time] of self) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    const where = url.replace(/^file:\/\//, '');
-    const pkg =
-      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
-      /\/packages\/([^/]+)\//.exec(where)?.[1] ??
-      (where.startsWith('node:') ? where : where ? 'other' : functionName || '(native)');
+    const pkg = packageOf(url, functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + time);
-    const name = `${functionName || '(anonymous)'} ${where.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    const name = frameName(url, functionName, lineNumber);
     byFunction.set(name, (byFunction.get(name) ?? 0) + time);
   }
   const pct = (n: number) => `${((n / total) * 100).toFixed(1).padStart(5)}%`;
-  const lines = ['self time by package:'];
-  for (const [name, time] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${pct(time)}  ${name}`);
-  lines.push('self time by function:');
-  for (const [name, time] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(time)}  ${name}`);
-  return lines.join('\n');
+  return [...ranked('self time by package:', byPackage, 15, pct), ...ranked('self time by function:', byFunction, top, pct)].join('\n');
+}
+
+interface AllocationNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: AllocationNode[];
+}
+
+/** Bytes allocated per request by package and by function, from the sampling heap profile. */
+function summarizeAllocations(file: string, requests: number, top: number): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { head: AllocationNode };
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  let total = 0;
+  const visit = (node: AllocationNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    total += node.selfSize;
+    const pkg = packageOf(url, functionName);
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + node.selfSize);
+    const name = frameName(url, functionName, lineNumber);
+    byFunction.set(name, (byFunction.get(name) ?? 0) + node.selfSize);
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  const perRequest = (n: number) => `${String(Math.round(n / requests)).padStart(6)} B`;
+  return [
+    `allocated per request (sampled): ${Math.round(total / requests)} bytes over ${requests} requests`,
+    ...ranked('by package:', byPackage, 15, perRequest),
+    ...ranked('by function:', byFunction, top, perRequest),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -60,7 +115,11 @@ async function main(): Promise<void> {
     const upstream = await startServer('bench/servers/upstream.ts', []);
     const target = `http://127.0.0.1:${upstream.port}`;
     const env = { SWITCHYARD_REDIS_URL: redis.url };
-    const profiling = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    const allocationFile = join(dir, 'allocations.heapprofile');
+    const profiling = values.alloc
+      ? ['--require', join(__dirname, '.build', 'allocation-sampler.js')]
+      : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    if (values.alloc) Object.assign(env, { SWITCHYARD_ALLOCATION_PROFILE: allocationFile });
     const front =
       mode === 'cli'
         ? await startServer('packages/cli/bin/switchyard.js', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env, profiling)
@@ -68,10 +127,20 @@ async function main(): Promise<void> {
     if (mode === 'cli') await redis.cli.set('switchyard:route:default', target);
     const url = `http://127.0.0.1:${front.port}${values.path}`;
     await wrk.measure(url, { connections: 50, durationS: 1 });
+    if (values.alloc) {
+      // Sampling starts after the warm-up, so start-up and compilation are not counted.
+      const replies = on(front.child, 'message', { signal: AbortSignal.timeout(5000) });
+      front.child.send({ type: 'sample-allocations' });
+      for await (const [message] of replies) if ((message as { type?: string }).type === 'sampling-allocations') break;
+    }
     const result = await wrk.measure(url, { connections: 50, durationS: Number(values.duration) });
     await stop(front.child);
-    const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
     process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(2)} ms\n`);
+    if (values.alloc) {
+      process.stdout.write(`${summarizeAllocations(allocationFile, result.requests, Number(values.top))}\n(profile: ${allocationFile})\n`);
+      return;
+    }
+    const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
     process.stdout.write(
       file ? `${summarize(join(dir, file), Number(values.top))}\n(profile: ${join(dir, file)})\n` : 'no profile written\n',
     );
