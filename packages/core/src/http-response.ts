@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { prefersJson } from './negotiation';
+import { marksOnObject } from './request-mark';
 
 /**
  * The one place that shapes and writes the small responses Switchyard answers itself: maintenance
@@ -114,9 +115,12 @@ export function badRequestResponse(req: IncomingMessage, reason: string): HttpRe
   });
 }
 
-// A symbol-keyed property rather than a WeakMap, as in request-path.ts (why there).
+// A symbol-keyed property on Node's own responses, a WeakMap entry on others (request-mark.ts says why).
 const ADDED = Symbol('switchyard.addedHeaders');
 type WithAdded = ServerResponse & { [ADDED]?: string[] };
+const addedElsewhere = new WeakMap<ServerResponse, string[]>();
+const addedHeaders = (res: ServerResponse): string[] | undefined =>
+  marksOnObject(res) ? (res as WithAdded)[ADDED] : addedElsewhere.get(res);
 
 /**
  * A header every response to this request carries, whoever writes it (the front door's
@@ -126,14 +130,15 @@ type WithAdded = ServerResponse & { [ADDED]?: string[] };
  * header list, every other writer with `applyAddedHeaders`.
  */
 export function addResponseHeader(res: ServerResponse, name: string, value: string): void {
-  const list = (res as WithAdded)[ADDED];
+  const list = addedHeaders(res);
   if (list) list.push(name, value);
-  else (res as WithAdded)[ADDED] = [name, value];
+  else if (marksOnObject(res)) (res as WithAdded)[ADDED] = [name, value];
+  else addedElsewhere.set(res, [name, value]);
 }
 
 /** Sets the added headers with `setHeader`, for writers that set headers one by one. */
 export function applyAddedHeaders(res: ServerResponse): void {
-  const list = (res as WithAdded)[ADDED];
+  const list = addedHeaders(res);
   if (!list || res.headersSent) return;
   for (let i = 0; i < list.length; i += 2) res.setHeader(list[i]!, list[i + 1]!);
 }
@@ -143,7 +148,7 @@ export function applyAddedHeaders(res: ServerResponse): void {
  * already names (an upstream's own X-Request-Id wins, as it would over `setHeader`).
  */
 export function withAddedHeaders(res: ServerResponse, headers: string[]): string[] {
-  const list = (res as WithAdded)[ADDED];
+  const list = addedHeaders(res);
   if (!list) return headers;
   outer: for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!.toLowerCase();

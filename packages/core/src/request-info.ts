@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { marksOnObject } from './request-mark';
 
 /** Why the upstream exchange of a proxied request failed: connection refused, silence past the timeout, or a reset/other socket error. */
 export type UpstreamFailureKind = 'refused' | 'timeout' | 'reset';
@@ -18,18 +19,21 @@ export interface RequestInfo {
   maintenance?: MaintenanceOutcome;
 }
 
-// A symbol-keyed property rather than a WeakMap, as in request-path.ts (why there).
+// A symbol-keyed property on Node's own requests, a WeakMap entry on others (request-mark.ts says why).
 const INFO = Symbol('switchyard.requestInfo');
 type Noted = IncomingMessage & { [INFO]?: RequestInfo };
+const notedElsewhere = new WeakMap<IncomingMessage, RequestInfo>();
 
 /** Adds facts about a request (later facts overwrite earlier ones of the same name). */
 export function noteRequest(req: IncomingMessage, facts: RequestInfo): void {
-  const info = (req as Noted)[INFO];
+  const onObject = marksOnObject(req);
+  const info = onObject ? (req as Noted)[INFO] : notedElsewhere.get(req);
   if (info) Object.assign(info, facts);
-  else (req as Noted)[INFO] = { ...facts };
+  else if (onObject) (req as Noted)[INFO] = { ...facts };
+  else notedElsewhere.set(req, { ...facts });
 }
 
 /** What has been noted about a request, if anything. */
 export function requestInfo(req: IncomingMessage): Readonly<RequestInfo> | undefined {
-  return (req as Noted)[INFO];
+  return marksOnObject(req) ? (req as Noted)[INFO] : notedElsewhere.get(req);
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { marksOnObject } from './request-mark';
 
 /**
  * The one path rule (docs/maintenance.md, "The path rule"). Maintenance, its allow-paths, the health
@@ -32,11 +33,11 @@ export type CanonicalTarget =
   | { readonly ok: false; readonly status: 400; readonly reason: string };
 
 /** The outcome for a request, and the `req.url` it left: a later call with the same `req.url` is answered from here. */
-// Kept on the request under a symbol, not in a WeakMap: a WeakMap entry for every short-lived request
-// costs the garbage collector ephemeron work; the three per-request marks (this, request-info.ts,
-// http-response.ts) as properties made `switchyard serve` about 5% faster (bench/README.md).
+// A symbol-keyed property on Node's own requests, a WeakMap entry on others (request-mark.ts says why).
 const MARK = Symbol('switchyard.canonical');
-type Marked = IncomingMessage & { [MARK]?: { readonly url: string | undefined; readonly result: CanonicalRequest } };
+type Verdict = { readonly url: string | undefined; readonly result: CanonicalRequest };
+type Marked = IncomingMessage & { [MARK]?: Verdict };
+const verdictsElsewhere = new WeakMap<IncomingMessage, Verdict>();
 
 const ABSOLUTE_FORM = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
 // Percent-encodings that would become a dot, a separator or a NUL once an upstream decodes them;
@@ -56,10 +57,12 @@ const HEX = /^[0-9A-Fa-f]{2}$/;
  * uncanonical.
  */
 export function canonicalizeRequest(req: IncomingMessage): CanonicalRequest {
-  const known = (req as Marked)[MARK];
+  const onObject = marksOnObject(req);
+  const known = onObject ? (req as Marked)[MARK] : verdictsElsewhere.get(req);
   if (known && known.url === req.url) return known.result;
   const result = judge(req, req.url ?? '/');
-  (req as Marked)[MARK] = { url: req.url, result };
+  if (onObject) (req as Marked)[MARK] = { url: req.url, result };
+  else verdictsElsewhere.set(req, { url: req.url, result });
   return result;
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createMaintenanceHandler, MaintenanceHandler } from './handler';
+import { createMaintenanceHandler, type MaintenanceDecision, MaintenanceHandler } from './handler';
 import { type MaintenanceMiddlewareMembers, withHandlerMembers } from './middleware';
 import type { MaintenanceOptions } from './options';
 
@@ -25,21 +25,34 @@ export type KoaMaintenanceMiddleware = ((ctx: KoaMaintenanceContext, next: () =>
  */
 export function koaMaintenance(options: MaintenanceOptions | MaintenanceHandler): KoaMaintenanceMiddleware {
   const handler = options instanceof MaintenanceHandler ? options : createMaintenanceHandler(options);
-  const middleware = async (ctx: KoaMaintenanceContext, next: () => Promise<unknown>): Promise<void> => {
+  // Not an async function: a request that passes (every request while maintenance is off) returns
+  // next()'s own promise, with no async frame and no await of a decision that is not a promise.
+  // Koa's compose turns a synchronous throw into a rejection.
+  const middleware = (ctx: KoaMaintenanceContext, next: () => Promise<unknown>): Promise<void> => {
     const raw = ctx.req.url;
-    const decision = await handler.decide(ctx.req, ctx.res, ctx.originalUrl);
-    // Koa copied the raw target at the start; later middleware and logs should see what is forwarded.
-    if (ctx.originalUrl === raw && ctx.req.url !== undefined) ctx.originalUrl = ctx.req.url;
-    if (decision.action === 'pass') {
-      await next();
-    } else if (decision.action === 'drop') {
-      ctx.respond = false;
-    } else {
-      const { status, headers, body } = decision.response;
-      ctx.status = status;
-      ctx.set({ ...headers });
-      ctx.body = body;
-    }
+    const decision = handler.decide(ctx.req, ctx.res, ctx.originalUrl);
+    if (decision instanceof Promise) return decision.then((settled) => apply(ctx, next, raw, settled));
+    return apply(ctx, next, raw, decision);
   };
   return withHandlerMembers(middleware, handler);
+}
+
+function apply(
+  ctx: KoaMaintenanceContext,
+  next: () => Promise<unknown>,
+  raw: string | undefined,
+  decision: MaintenanceDecision,
+): Promise<void> {
+  // Koa copied the raw target at the start; later middleware and logs should see what is forwarded.
+  if (ctx.originalUrl === raw && ctx.req.url !== undefined) ctx.originalUrl = ctx.req.url;
+  if (decision.action === 'pass') return next() as Promise<void>;
+  if (decision.action === 'drop') {
+    ctx.respond = false;
+  } else {
+    const { status, headers, body } = decision.response;
+    ctx.status = status;
+    ctx.set({ ...headers });
+    ctx.body = body;
+  }
+  return Promise.resolve();
 }
