@@ -155,7 +155,8 @@ export function createMetrics(options: MetricsOptions): SwitchyardMetrics {
 
   const observe: RequestObserver = (req, res) => {
     const started = performance.now();
-    res.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener on every request.
+    res.on('close', () => {
       const info = requestInfo(req);
       const site = info?.site ?? '';
       const target = info?.target ?? '';

@@ -59,7 +59,8 @@ export function createAccessLog(options: AccessLogOptions): RequestObserver {
     const bytesBefore = socket.bytesWritten;
     // Read now: once the connection has closed, `req.socket` is gone.
     const address = client.ip(req);
-    res.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener on every request.
+    res.on('close', () => {
       const info = requestInfo(req);
       const id = req.headers['x-request-id'];
       emit({

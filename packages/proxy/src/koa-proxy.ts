@@ -42,7 +42,8 @@ export function koaProxy(options: ProxyOptions): KoaProxy {
     ctx.respond = false;
     silenceClientDisconnects(ctx);
     const res = ctx.res;
-    const closed = new Promise<void>((resolve) => res.once('close', resolve));
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener on every request.
+    const closed = new Promise<void>((resolve) => res.on('close', resolve));
     handle(ctx.req, res);
     return closed;
   };
