@@ -70,6 +70,8 @@ describe('heartbeat fields', () => {
       values: { 'switchyard:route:default': 'http://127.0.0.1:1111', 'switchyard:route:blog': 'http://127.0.0.1:1112' },
     });
 
+    // The operator's store reconnects on its back-off (up to 1 s) and fails fast until then.
+    await waitFor(() => operator.history(1).then(() => true), { what: "the operator's store to reconnect", timeoutMs: 10_000 });
     await restoreKeptState(operator, lost?.kept as NonNullable<FrontEndReport['kept']>, { actor: 'ops@here' });
     await waitFor(
       async () => {
