@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
-import { median, wrk } from './lib/load';
+import { median, percentile, wrk } from './lib/load';
 import { cpuTimeMs, runMain, type Started, startServer, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
@@ -88,6 +88,12 @@ async function main(): Promise<void> {
     }
     process.stdout.write(
       `${b} / ${a}: req/s ${median(rps).toFixed(3)}x, CPU per request ${median(cpu).toFixed(3)}x (medians of ${rps.length} pairs); p99 ${median(p99[0]).toFixed(2)} ms (${a}), ${median(p99[1]).toFixed(2)} ms (${b})\n`,
+    );
+    // How far the verdict stands out from the weather: a median inside the middle half of the pairs'
+    // ratios, or a split near even, says nothing (an A/A run of one build read 16% on a noisy host).
+    const spread = (list: number[]) => `${percentile(list, 25).toFixed(3)}–${percentile(list, 75).toFixed(3)}`;
+    process.stdout.write(
+      `  spread: req/s ratios ${spread(rps)} (middle half), ${b} ahead in ${rps.filter((r) => r > 1).length} of ${rps.length} pairs; CPU ratios ${spread(cpu)}, ${b} cheaper in ${cpu.filter((r) => r < 1).length} of ${cpu.length}\n`,
     );
   } finally {
     await stopAll();
