@@ -6,13 +6,15 @@
 //   npm run bench:profile -- cli              # the `switchyard serve` CLI as on this checkout
 //   npm run bench:profile -- koa --duration 5 --top 25
 //   npm run bench:profile -- express --alloc  # bytes allocated per request instead, by package and function
+//   npm run bench:profile -- express --instructions [--warm 4000 --requests 2000]   # instructions per request (valgrind)
+import { execFileSync } from 'node:child_process';
 import { on } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
-import { wrk } from './lib/load';
+import { sendRequests, wrk } from './lib/load';
 import { runMain, startServer, stop, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
@@ -22,6 +24,9 @@ const { values, positionals } = parseArgs({
     top: { type: 'string', default: '20' },
     path: { type: 'string', default: '/' },
     alloc: { type: 'boolean', default: false },
+    instructions: { type: 'boolean', default: false },
+    warm: { type: 'string', default: '4000' },
+    requests: { type: 'string', default: '2000' },
   },
 });
 const mode = positionals[0] ?? 'serve';
@@ -108,7 +113,32 @@ function summarizeAllocations(file: string, requests: number, top: number): stri
   ].join('\n');
 }
 
+/** The user-space instructions callgrind counted in its dump part 1 (from the zeroing to the dump). */
+async function dumpedInstructions(file: string): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const total = /^(?:summary|totals):\s+(\d+)/m.exec(text)?.[1];
+    if (total) return Number(total);
+    if (Date.now() > deadline) throw new Error(`callgrind wrote no totals to ${file} within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function hasValgrind(): boolean {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'pipe', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
+  if (values.instructions && !hasValgrind()) {
+    process.stdout.write('valgrind is not installed (apt-get install valgrind): no instructions counted\n');
+    return;
+  }
   const redis = await RedisServer.start();
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-profile-'));
   try {
@@ -116,16 +146,45 @@ async function main(): Promise<void> {
     const target = `http://127.0.0.1:${upstream.port}`;
     const env = { SWITCHYARD_REDIS_URL: redis.url };
     const allocationFile = join(dir, 'allocations.heapprofile');
-    const profiling = values.alloc
-      ? ['--require', join(__dirname, '.build', 'allocation-sampler.js')]
-      : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    const callgrindFile = join(dir, 'callgrind.out');
+    const profiling = values.instructions
+      ? []
+      : values.alloc
+        ? ['--require', join(__dirname, '.build', 'allocation-sampler.js')]
+        : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
     if (values.alloc) Object.assign(env, { SWITCHYARD_ALLOCATION_PROFILE: allocationFile });
+    // Under valgrind node starts in about a minute and runs 50–300 times slower.
+    const launcher = values.instructions ? ['valgrind', '-q', '--tool=callgrind', `--callgrind-out-file=${callgrindFile}`] : [];
+    const startMs = values.instructions ? 600_000 : 30_000;
     const front =
       mode === 'cli'
-        ? await startServer('packages/cli/bin/switchyard.js', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env, profiling)
-        : await startServer('bench/servers/front.ts', [mode, target], env, profiling);
+        ? await startServer(
+            'packages/cli/bin/switchyard.js',
+            ['serve', '--port', '0', '--host', '127.0.0.1', '--json'],
+            env,
+            profiling,
+            startMs,
+            launcher,
+          )
+        : await startServer('bench/servers/front.ts', [mode, target], env, profiling, startMs, launcher);
     if (mode === 'cli') await redis.cli.set('switchyard:route:default', target);
     const url = `http://127.0.0.1:${front.port}${values.path}`;
+    if (values.instructions) {
+      // Counted between a zeroing after the warm-up (the JIT has compiled the request path) and a dump:
+      // instructions do not move with the host's speed, only a little with the JIT's and GC's timing.
+      const [warm, requests] = [Number(values.warm), Number(values.requests)];
+      const pid = String(front.child.pid);
+      await sendRequests(url, warm);
+      execFileSync('callgrind_control', ['-z', pid], { stdio: 'pipe', timeout: 120_000 });
+      await sendRequests(url, requests);
+      execFileSync('callgrind_control', ['-d', pid], { stdio: 'pipe', timeout: 120_000 });
+      const total = await dumpedInstructions(`${callgrindFile}.1`);
+      await stop(front.child);
+      process.stdout.write(
+        `${mode}: ${Math.round(total / requests)} instructions per request in user space (callgrind; the kernel's share is not counted), over ${requests} requests after ${warm} to warm up\n`,
+      );
+      return;
+    }
     await wrk.measure(url, { connections: 50, durationS: 1 });
     if (values.alloc) {
       // Sampling starts after the warm-up, so start-up and compilation are not counted.

@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { Agent, get } from 'node:http';
 import autocannon from 'autocannon';
 
 /** One measurement of one front end. */
@@ -87,4 +88,33 @@ export function median(list: readonly number[]): number {
 export function percentile(list: readonly number[], p: number): number {
   const sorted = [...list].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Sends exactly `total` GETs to `url` over `connections` keep-alive connections and resolves when all
+ * have answered 2xx (for counts, not timings: wrk runs for a time, not a number of requests). Fails on
+ * any other status, a socket error, or a request unanswered after `requestTimeoutMs` (generous: the
+ * server may run under valgrind).
+ */
+export async function sendRequests(url: string, total: number, { connections = 20, requestTimeoutMs = 120_000 } = {}): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  let sent = 0;
+  const worker = async () => {
+    while (sent < total) {
+      sent += 1;
+      const status = await new Promise<number>((resolve, reject) => {
+        get(url, { agent, signal: AbortSignal.timeout(requestTimeoutMs) }, (res) => {
+          res.resume();
+          res.once('end', () => resolve(res.statusCode ?? 0));
+          res.once('error', reject);
+        }).once('error', reject);
+      });
+      if (status < 200 || status > 299) throw new Error(`${url} answered ${status}`);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: connections }, worker));
+  } finally {
+    agent.destroy();
+  }
 }

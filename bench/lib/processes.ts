@@ -46,10 +46,13 @@ export async function startServer(
   env: Record<string, string> = {},
   nodeArgs: readonly string[] = [],
   timeoutMs = 30_000,
+  /** A command that runs node, e.g. `['valgrind', '--tool=callgrind']`; none by default. */
+  launcher: readonly string[] = [],
 ): Promise<Started> {
   buildServers();
   const path = serverPath(entry);
-  const child = spawn(process.execPath, [...nodeArgs, isAbsolute(path) ? path : join(root, path), ...args], {
+  const command = [...launcher, process.execPath, ...nodeArgs, isAbsolute(path) ? path : join(root, path), ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env },
