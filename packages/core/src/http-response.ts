@@ -119,8 +119,10 @@ export function badRequestResponse(req: IncomingMessage, reason: string): HttpRe
 const ADDED = Symbol('switchyard.addedHeaders');
 type WithAdded = ServerResponse & { [ADDED]?: string[] };
 const addedElsewhere = new WeakMap<ServerResponse, string[]>();
-const addedHeaders = (res: ServerResponse): string[] | undefined =>
-  marksOnObject(res) ? (res as WithAdded)[ADDED] : addedElsewhere.get(res);
+const addedHeaders = (res: ServerResponse): string[] | undefined => {
+  const own = (res as WithAdded)[ADDED];
+  return marksOnObject(res, own) ? own : addedElsewhere.get(res);
+};
 
 /**
  * A header every response to this request carries, whoever writes it (the front door's
@@ -132,7 +134,7 @@ const addedHeaders = (res: ServerResponse): string[] | undefined =>
 export function addResponseHeader(res: ServerResponse, name: string, value: string): void {
   const list = addedHeaders(res);
   if (list) list.push(name, value);
-  else if (marksOnObject(res)) (res as WithAdded)[ADDED] = [name, value];
+  else if (marksOnObject(res, undefined)) (res as WithAdded)[ADDED] = [name, value];
   else addedElsewhere.set(res, [name, value]);
 }
 

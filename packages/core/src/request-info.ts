@@ -26,8 +26,9 @@ const notedElsewhere = new WeakMap<IncomingMessage, RequestInfo>();
 
 /** Adds facts about a request (later facts overwrite earlier ones of the same name). */
 export function noteRequest(req: IncomingMessage, facts: RequestInfo): void {
-  const onObject = marksOnObject(req);
-  const info = onObject ? (req as Noted)[INFO] : notedElsewhere.get(req);
+  const own = (req as Noted)[INFO];
+  const onObject = marksOnObject(req, own);
+  const info = onObject ? own : notedElsewhere.get(req);
   if (info) Object.assign(info, facts);
   else if (onObject) (req as Noted)[INFO] = { ...facts };
   else notedElsewhere.set(req, { ...facts });
@@ -35,5 +36,6 @@ export function noteRequest(req: IncomingMessage, facts: RequestInfo): void {
 
 /** What has been noted about a request, if anything. */
 export function requestInfo(req: IncomingMessage): Readonly<RequestInfo> | undefined {
-  return marksOnObject(req) ? (req as Noted)[INFO] : notedElsewhere.get(req);
+  const own = (req as Noted)[INFO];
+  return marksOnObject(req, own) ? own : notedElsewhere.get(req);
 }

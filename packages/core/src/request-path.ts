@@ -57,8 +57,9 @@ const HEX = /^[0-9A-Fa-f]{2}$/;
  * uncanonical.
  */
 export function canonicalizeRequest(req: IncomingMessage): CanonicalRequest {
-  const onObject = marksOnObject(req);
-  const known = onObject ? (req as Marked)[MARK] : verdictsElsewhere.get(req);
+  const own = (req as Marked)[MARK];
+  const onObject = marksOnObject(req, own);
+  const known = onObject ? own : verdictsElsewhere.get(req);
   if (known && known.url === req.url) return known.result;
   const result = judge(req, req.url ?? '/');
   if (onObject) (req as Marked)[MARK] = { url: req.url, result };
