@@ -63,20 +63,22 @@ export class RequestStats extends EventEmitter<RequestStatsEventMap> {
     return this.track(0, 1, isSafeMethod(method) ? 0 : 1, target);
   }
 
+  // One closure per request (the returned one), not a helper closure beside it: this runs for every
+  // proxied request.
   private track(held: number, inFlight: number, writes: number, target?: string): () => void {
-    const add = (sign: 1 | -1) => {
-      this.held += sign * held;
-      this.inFlight += sign * inFlight;
-      this.inFlightWrites += sign * writes;
-      if (sign === -1 && target !== undefined) this.servedByTarget[target] = (this.servedByTarget[target] ?? 0) + 1;
-      this.emit('change');
-    };
-    add(1);
+    this.held += held;
+    this.inFlight += inFlight;
+    this.inFlightWrites += writes;
+    this.emit('change');
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      add(-1);
+      this.held -= held;
+      this.inFlight -= inFlight;
+      this.inFlightWrites -= writes;
+      if (target !== undefined) this.servedByTarget[target] = (this.servedByTarget[target] ?? 0) + 1;
+      this.emit('change');
     };
   }
 }

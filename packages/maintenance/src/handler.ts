@@ -149,10 +149,17 @@ export class MaintenanceHandler {
       next(error);
       return;
     }
-    if (!(decision instanceof Promise)) {
-      apply(decision, req, res, next);
-      return;
-    }
+    if (decision instanceof Promise) this.applyWhenSettled(decision, req, res, next);
+    else apply(decision, req, res, next);
+  }
+
+  // Apart from handle(): its closures would make every call of handle() allocate their context, held or not.
+  private applyWhenSettled(
+    decision: Promise<MaintenanceDecision>,
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (error?: unknown) => void,
+  ): void {
     decision
       .then((settled) => apply(settled, req, res, next), next)
       .catch((error: Error) => {
