@@ -145,7 +145,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       { cause },
     );
   const run = async <T>(action: (redis: SwitchyardRedis) => Promise<T>): Promise<T> => {
-    const redis = await ready();
+    // Connected (nearly always): no call to the async ready(), whose promise and frame every command paid for.
+    const redis = !closed && command.status === 'ready' ? command : await ready();
     try {
       return await action(redis);
     } catch (error) {
@@ -170,7 +171,9 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   const readAtomically = async (redis: Redis, list: readonly string[]): Promise<RawRead> => {
     const values = await redis.mget(...list, keys.version);
     const version = Number(values[list.length] ?? 0) || 0;
-    return { version, values: new Map(list.map((key, index) => [key, values[index] ?? null])) };
+    const read = new Map<string, string | null>();
+    for (let index = 0; index < list.length; index++) read.set(list[index]!, values[index] ?? null);
+    return { version, values: read };
   };
 
   // Watching: a subscriber connection receives invalidations for every watched prefix (BCAST),
