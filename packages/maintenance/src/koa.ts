@@ -31,10 +31,20 @@ export function koaMaintenance(options: MaintenanceOptions | MaintenanceHandler)
   const middleware = (ctx: KoaMaintenanceContext, next: () => Promise<unknown>): Promise<void> => {
     const raw = ctx.req.url;
     const decision = handler.decide(ctx.req, ctx.res, ctx.originalUrl);
-    if (decision instanceof Promise) return decision.then((settled) => apply(ctx, next, raw, settled));
+    if (decision instanceof Promise) return applyWhenSettled(ctx, next, raw, decision);
     return apply(ctx, next, raw, decision);
   };
   return withHandlerMembers(middleware, handler);
+}
+
+// Apart from the middleware: a closure in it would allocate its context on every request, held or not.
+function applyWhenSettled(
+  ctx: KoaMaintenanceContext,
+  next: () => Promise<unknown>,
+  raw: string | undefined,
+  decision: Promise<MaintenanceDecision>,
+): Promise<void> {
+  return decision.then((settled) => apply(ctx, next, raw, settled));
 }
 
 function apply(
