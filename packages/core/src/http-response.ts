@@ -132,9 +132,14 @@ const addedHeaders = (res: ServerResponse): string[] | undefined => {
  * header list, every other writer with `applyAddedHeaders`.
  */
 export function addResponseHeader(res: ServerResponse, name: string, value: string): void {
-  const list = addedHeaders(res);
+  const own = (res as WithAdded)[ADDED];
+  if (marksOnObject(res, own)) {
+    if (own) own.push(name, value);
+    else (res as WithAdded)[ADDED] = [name, value];
+    return;
+  }
+  const list = addedElsewhere.get(res);
   if (list) list.push(name, value);
-  else if (marksOnObject(res, undefined)) (res as WithAdded)[ADDED] = [name, value];
   else addedElsewhere.set(res, [name, value]);
 }
 
