@@ -135,6 +135,10 @@ function hasValgrind(): boolean {
 }
 
 async function main(): Promise<void> {
+  if (values.alloc && values.instructions) {
+    process.stderr.write('bench:profile: --alloc and --instructions measure in different runs; choose one\n');
+    process.exit(2);
+  }
   if (values.instructions && !hasValgrind()) {
     process.stdout.write('valgrind is not installed (apt-get install valgrind): no instructions counted\n');
     return;
