@@ -4,6 +4,7 @@
 //
 //   npm run bench:profile -- serve            # a mode of bench/servers/front.ts
 //   npm run bench:profile -- cli              # the `switchyard serve` CLI as on this checkout
+//   npm run bench:profile -- mini-undici      # a minimal forwarder of bench/servers/minimal.ts (mini-node-http too)
 //   npm run bench:profile -- koa --duration 5 --top 25
 //   npm run bench:profile -- express --alloc  # bytes allocated per request instead, by package and function
 //   npm run bench:profile -- express --instructions [--warm 4000 --requests 2000]   # instructions per request (valgrind)
@@ -170,7 +171,9 @@ async function main(): Promise<void> {
             startMs,
             launcher,
           )
-        : await startServer('bench/servers/front.ts', [mode, target], env, profiling, startMs, launcher);
+        : mode.startsWith('mini-')
+          ? await startServer('bench/servers/minimal.ts', [mode.slice('mini-'.length), target], env, profiling, startMs, launcher)
+          : await startServer('bench/servers/front.ts', [mode, target], env, profiling, startMs, launcher);
     if (mode === 'cli') await redis.cli.set('switchyard:route:default', target);
     const url = `http://127.0.0.1:${front.port}${values.path}`;
     if (values.instructions) {

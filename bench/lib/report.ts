@@ -59,13 +59,25 @@ interface Goal {
   readonly met: boolean | undefined;
 }
 
-/** The median of the ratios round by round, with their range: fronts measured in the same round share the machine's state. */
-function roundRatios(results: Map<string, Result> | undefined, a: string, b: string): string {
+/** The ratios of a's req/s to b's, round by round: fronts measured in the same round share the machine's state. */
+function ratiosByRound(results: Map<string, Result> | undefined, a: string, b: string): number[] {
   const x = results?.get(a)?.rounds ?? [];
   const y = results?.get(b)?.rounds ?? [];
-  const ratios = x.map((value, i) => value / (y[i] ?? Number.NaN)).filter(Number.isFinite);
+  return x.map((value, i) => value / (y[i] ?? Number.NaN)).filter(Number.isFinite);
+}
+
+/** The median of the ratios round by round, with their range. */
+function roundRatios(results: Map<string, Result> | undefined, a: string, b: string): string {
+  const ratios = ratiosByRound(results, a, b);
   if (ratios.length < 2) return 'one round';
   return `round by round ${median(ratios).toFixed(2)}x, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+}
+
+/** The cost (1 − ratio) round by round: its median and range, in %. */
+function roundCosts(results: Map<string, Result> | undefined, withIt: string, without: string): string {
+  const costs = ratiosByRound(results, withIt, without).map((ratio) => (1 - ratio) * 100);
+  if (costs.length < 2) return 'one round';
+  return `round by round ${median(costs).toFixed(1)}%, ${Math.min(...costs).toFixed(1)}% to ${Math.max(...costs).toFixed(1)}%`;
 }
 
 function ratioGoal(goal: string, results: Map<string, Result> | undefined, a: string, b: string, min: number): Goal {
@@ -101,7 +113,7 @@ function costGoal(results: Map<string, Result> | undefined, withIt: string, with
   const byCpu = Number.isFinite(cpuCost) ? `; by CPU per request ${(cpuCost * 100).toFixed(1)}%` : '';
   return {
     goal,
-    measured: `${(cost * 100).toFixed(1)}% (${num(a.rps)} vs ${num(b.rps)} req/s; round spread ${num(b.low)}–${num(b.high)}${byCpu})`,
+    measured: `${(cost * 100).toFixed(1)}% (${num(a.rps)} vs ${num(b.rps)} req/s; ${roundCosts(results, withIt, without)}; round spread ${num(b.low)}–${num(b.high)}${byCpu})`,
     met: cost < 0.03,
   };
 }
