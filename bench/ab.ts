@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { median, percentile, wrk } from './lib/load';
-import { cpuTimeMs, runMain, type Started, startServer, stopAll } from './lib/processes';
+import { cpuTimeMs, frontServer, runMain, type Started, startServer, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,9 +42,8 @@ async function start(spec: string, target: string, redisUrl: string): Promise<St
     const bin = dir ? resolve(dir, 'packages/cli/bin/switchyard.js') : 'packages/cli/bin/switchyard.js';
     return startServer(bin, ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env);
   }
-  // The engine-choice forwarders of bench/servers/minimal.ts (mini-undici, mini-node-http), named as in the full run.
-  if (mode.startsWith('mini-')) return startServer('bench/servers/minimal.ts', [mode.slice('mini-'.length), target], env);
-  return startServer(dir ? resolve(dir, 'bench/.build/front.js') : 'bench/servers/front.ts', [mode, target], env);
+  const { entry, args } = frontServer(mode, target, dir ? resolve(dir, 'bench/.build/front.js') : undefined);
+  return startServer(entry, args, env);
 }
 
 async function main(): Promise<void> {

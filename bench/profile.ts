@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { sendRequests, wrk } from './lib/load';
-import { runMain, startServer, stop, stopAll } from './lib/processes';
+import { frontServer, runMain, startServer, stop, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -161,6 +161,7 @@ async function main(): Promise<void> {
     // Under valgrind node starts in about a minute and runs 50–300 times slower.
     const launcher = values.instructions ? ['valgrind', '-q', '--tool=callgrind', `--callgrind-out-file=${callgrindFile}`] : [];
     const startMs = values.instructions ? 600_000 : 30_000;
+    const server = frontServer(mode, target);
     const front =
       mode === 'cli'
         ? await startServer(
@@ -171,9 +172,7 @@ async function main(): Promise<void> {
             startMs,
             launcher,
           )
-        : mode.startsWith('mini-')
-          ? await startServer('bench/servers/minimal.ts', [mode.slice('mini-'.length), target], env, profiling, startMs, launcher)
-          : await startServer('bench/servers/front.ts', [mode, target], env, profiling, startMs, launcher);
+        : await startServer(server.entry, server.args, env, profiling, startMs, launcher);
     if (mode === 'cli') await redis.cli.set('switchyard:route:default', target);
     const url = `http://127.0.0.1:${front.port}${values.path}`;
     if (values.instructions) {

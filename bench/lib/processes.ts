@@ -36,6 +36,16 @@ export function serverPath(entry: string): string {
 }
 
 /**
+ * The server entry and arguments of a front named as in the full run: `mini-undici`/`mini-node-http`
+ * (the engine-choice forwarders of bench/servers/minimal.ts) or a mode of bench/servers/front.ts
+ * (`frontEntry`, another checkout's compiled one, when given). The `cli` front is started by its callers.
+ */
+export function frontServer(mode: string, target: string, frontEntry = 'bench/servers/front.ts'): { entry: string; args: string[] } {
+  if (mode.startsWith('mini-')) return { entry: 'bench/servers/minimal.ts', args: [mode.slice('mini-'.length), target] };
+  return { entry: frontEntry, args: [mode, target] };
+}
+
+/**
  * Starts a bench server (compiled, see buildServers) or a JavaScript entry (path from the repository root) and resolves with the port from the
  * first line of its stdout that carries one (`{"port":…}` or the CLI's `{"type":"listening","port":…}`).
  * Fails after `timeoutMs`, so a server that never listens cannot hang the bench.
