@@ -96,8 +96,9 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
 }
 
 /**
- * Measures every scenario at every size, round after round; within a round the order rotates, so
- * drift on the machine and position effects hit all of them alike. Each front is warmed up first.
+ * Measures every scenario at every size, round after round; within a round the order rotates, and
+ * every other round it runs backwards, so drift on the machine, position and neighbour effects hit
+ * all of them alike. Each front is warmed up first.
  */
 export async function measureThroughput(
   list: readonly Scenario[],
@@ -120,7 +121,11 @@ export async function measureThroughput(
   const raw = new Map<SizeKey, Map<string, (Measurement & { cpuUs: number })[]>>();
   for (let round = 0; round < options.rounds; round += 1) {
     for (const size of SIZES.filter((s) => options.sizes.includes(s.key))) {
-      const order = list.map((_, i) => list[(i + round) % list.length]!);
+      // Reversed every other round as well: with rotation alone each front always follows the same
+      // neighbour (koa right after the CLI, koa-proxy right after koa), so whatever a front leaves behind
+      // when its round ends (its clients' connections closing, a collection) fell on one side of a pair.
+      const rotated = list.map((_, i) => list[(i + round) % list.length]!);
+      const order = round % 2 === 1 ? rotated.reverse() : rotated;
       for (const scenario of order) {
         const pid = pids.get(scenario.key);
         const cpuBefore = pid === undefined ? 0 : cpuTimeMs(pid);
