@@ -38,11 +38,7 @@ async function start(spec: string, target: string, redisUrl: string): Promise<St
     const equals = variable.indexOf('=');
     env[variable.slice(0, equals)] = variable.slice(equals + 1);
   }
-  if (mode === 'cli') {
-    const bin = dir ? resolve(dir, 'packages/cli/bin/switchyard.js') : 'packages/cli/bin/switchyard.js';
-    return startServer(bin, ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], env);
-  }
-  const { entry, args } = frontServer(mode, target, dir ? resolve(dir, 'bench/.build/front.js') : undefined);
+  const { entry, args } = frontServer(mode, target, dir);
   return startServer(entry, args, env);
 }
 

@@ -162,17 +162,7 @@ async function main(): Promise<void> {
     const launcher = values.instructions ? ['valgrind', '-q', '--tool=callgrind', `--callgrind-out-file=${callgrindFile}`] : [];
     const startMs = values.instructions ? 600_000 : 30_000;
     const server = frontServer(mode, target);
-    const front =
-      mode === 'cli'
-        ? await startServer(
-            'packages/cli/bin/switchyard.js',
-            ['serve', '--port', '0', '--host', '127.0.0.1', '--json'],
-            env,
-            profiling,
-            startMs,
-            launcher,
-          )
-        : await startServer(server.entry, server.args, env, profiling, startMs, launcher);
+    const front = await startServer(server.entry, server.args, env, profiling, startMs, launcher);
     if (mode === 'cli') await redis.cli.set('switchyard:route:default', target);
     const url = `http://127.0.0.1:${front.port}${values.path}`;
     if (values.instructions) {

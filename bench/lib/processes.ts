@@ -36,13 +36,18 @@ export function serverPath(entry: string): string {
 }
 
 /**
- * The server entry and arguments of a front named as in the full run: `mini-undici`/`mini-node-http`
- * (the engine-choice forwarders of bench/servers/minimal.ts) or a mode of bench/servers/front.ts
- * (`frontEntry`, another checkout's compiled one, when given). The `cli` front is started by its callers.
+ * The server entry and arguments of a front named as in the full run: `cli` (the `switchyard serve`
+ * CLI), `mini-undici`/`mini-node-http` (the engine-choice forwarders of bench/servers/minimal.ts,
+ * always this checkout's) or a mode of bench/servers/front.ts. With `checkout`, the CLI and the fronts
+ * come from that other, built checkout.
  */
-export function frontServer(mode: string, target: string, frontEntry = 'bench/servers/front.ts'): { entry: string; args: string[] } {
+export function frontServer(mode: string, target: string, checkout?: string): { entry: string; args: string[] } {
+  if (mode === 'cli') {
+    const entry = 'packages/cli/bin/switchyard.js';
+    return { entry: checkout ? join(checkout, entry) : entry, args: ['serve', '--port', '0', '--host', '127.0.0.1', '--json'] };
+  }
   if (mode.startsWith('mini-')) return { entry: 'bench/servers/minimal.ts', args: [mode.slice('mini-'.length), target] };
-  return { entry: frontEntry, args: [mode, target] };
+  return { entry: checkout ? join(checkout, 'bench', '.build', 'front.js') : 'bench/servers/front.ts', args: [mode, target] };
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '../../test/support/ports';
 import { type LoadGenerator, type Measurement, median } from './load';
 import { findNginx, startNginx } from './nginx';
-import { cpuTimeMs, type Started, startServer } from './processes';
+import { cpuTimeMs, frontServer, type Started, startServer } from './processes';
 
 /** One front end measured side by side with the others. */
 export interface Scenario {
@@ -50,7 +50,10 @@ export interface ThroughputReport {
 export async function scenarios(upstream: Started, redisUrl: string, notes: string[]): Promise<Scenario[]> {
   const upstreamPort = upstream.port;
   const target = `http://127.0.0.1:${upstreamPort}`;
-  const front = (mode: string) => () => startServer('bench/servers/front.ts', [mode, target], { SWITCHYARD_REDIS_URL: redisUrl });
+  const front = (mode: string) => () => {
+    const { entry, args } = frontServer(mode, target);
+    return startServer(entry, args, { SWITCHYARD_REDIS_URL: redisUrl });
+  };
   const list: Scenario[] = [{ key: 'direct', label: 'direct to the upstream (no proxy)', start: async () => upstream }];
   const nginx = findNginx();
   if (nginx) {
@@ -72,10 +75,7 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
     {
       key: 'serve-cli',
       label: '`switchyard serve` CLI as on main',
-      start: () =>
-        startServer('packages/cli/bin/switchyard.js', ['serve', '--port', '0', '--host', '127.0.0.1', '--json'], {
-          SWITCHYARD_REDIS_URL: redisUrl,
-        }),
+      start: front('cli'),
     },
     { key: 'koa', label: 'Switchyard Koa: koaMaintenance + koaProxy (examples/koa-front)', start: front('koa') },
     { key: 'koa-proxy', label: 'Switchyard Koa, koaProxy only', start: front('koa-proxy') },
@@ -84,12 +84,12 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
     {
       key: 'mini-undici',
       label: 'engine choice: minimal forwarder on undici Pool',
-      start: () => startServer('bench/servers/minimal.ts', ['undici', target]),
+      start: front('mini-undici'),
     },
     {
       key: 'mini-node-http',
       label: 'engine choice: minimal forwarder on node:http + keep-alive Agent',
-      start: () => startServer('bench/servers/minimal.ts', ['node-http', target]),
+      start: front('mini-node-http'),
     },
   );
   return list;
