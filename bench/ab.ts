@@ -7,11 +7,10 @@
 //   npm run bench:ab -- cli /tmp/old:cli --pairs 21      # this checkout against another (built) one
 //   npm run bench:ab -- express express-hpm --path /64k
 //   npm run bench:ab -- door door+SWITCHYARD_LOG_LEVEL=debug
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { median, percentile, wrk } from './lib/load';
-import { cpuTimeMs, frontServer, runMain, type Started, startServer, stopAll } from './lib/processes';
+import { cpuTimeMs, frontSpec, runMain, type Started, startServer, stopAll } from './lib/processes';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -23,23 +22,10 @@ const { values, positionals } = parseArgs({
   },
 });
 
-/**
- * `[<checkout>:]<mode>[+NAME=value…]`: a mode of bench/servers/front.ts (a peer included), `cli`, or
- * `mini-undici`/`mini-node-http` (bench/servers/minimal.ts, this checkout's),
- * from this checkout or another built one, with extra environment variables.
- */
+/** Starts a front named as frontSpec reads it, on the bench's Redis. */
 async function start(spec: string, target: string, redisUrl: string): Promise<Started> {
-  const [front = '', ...variables] = spec.split('+');
-  const colon = front.lastIndexOf(':');
-  const dir = colon === -1 ? undefined : resolve(front.slice(0, colon));
-  const mode = front.slice(colon + 1);
-  const env: Record<string, string> = { SWITCHYARD_REDIS_URL: redisUrl };
-  for (const variable of variables) {
-    const equals = variable.indexOf('=');
-    env[variable.slice(0, equals)] = variable.slice(equals + 1);
-  }
-  const { entry, args } = frontServer(mode, target, dir);
-  return startServer(entry, args, env);
+  const { entry, args, env } = frontSpec(spec, target);
+  return startServer(entry, args, { SWITCHYARD_REDIS_URL: redisUrl, ...env });
 }
 
 async function main(): Promise<void> {

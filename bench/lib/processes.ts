@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** A server started by the bench, with the port it listens on. */
@@ -48,6 +48,24 @@ export function frontServer(mode: string, target: string, checkout?: string): { 
   }
   if (mode.startsWith('mini-')) return { entry: 'bench/servers/minimal.ts', args: [mode.slice('mini-'.length), target] };
   return { entry: checkout ? join(checkout, 'bench', '.build', 'front.js') : 'bench/servers/front.ts', args: [mode, target] };
+}
+
+/**
+ * A front named on a command line, `[<checkout>:]<mode>[+NAME=value…]`: a mode as in frontServer,
+ * from this checkout or another built one, with extra environment variables (`cli+NODE_OPTIONS=…`).
+ * `bench:ab` and `bench:profile` both take it.
+ */
+export function frontSpec(spec: string, target: string): { entry: string; args: string[]; env: Record<string, string> } {
+  const [front = '', ...variables] = spec.split('+');
+  const colon = front.lastIndexOf(':');
+  const checkout = colon === -1 ? undefined : resolve(front.slice(0, colon));
+  const env: Record<string, string> = {};
+  for (const variable of variables) {
+    const equals = variable.indexOf('=');
+    if (equals <= 0) throw new Error(`${spec}: "${variable}" is not NAME=value`);
+    env[variable.slice(0, equals)] = variable.slice(equals + 1);
+  }
+  return { ...frontServer(front.slice(colon + 1), target, checkout), env };
 }
 
 /**
