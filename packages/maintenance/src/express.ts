@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { settleSwappedPrototype } from '@switchyard/core/internal';
 import { createMaintenanceHandler, MaintenanceHandler } from './handler';
 import { type MaintenanceMiddlewareMembers, withHandlerMembers } from './middleware';
 import type { MaintenanceOptions } from './options';
@@ -10,6 +11,11 @@ export type ExpressMaintenanceMiddleware = ((req: IncomingMessage, res: ServerRe
 /** Express/connect middleware: answers requests refused by maintenance, calls `next()` for the others. Put it before the proxy. */
 export function expressMaintenance(options: MaintenanceOptions | MaintenanceHandler): ExpressMaintenanceMiddleware {
   const handler = options instanceof MaintenanceHandler ? options : createMaintenanceHandler(options);
-  const middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => handler.handle(req, res, next);
+  const middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
+    // Express swapped their prototypes: without this every property access on them misses V8's caches.
+    settleSwappedPrototype(req);
+    settleSwappedPrototype(res);
+    handler.handle(req, res, next);
+  };
   return withHandlerMembers(middleware, handler);
 }

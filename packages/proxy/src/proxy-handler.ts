@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { settleSwappedPrototype } from '@switchyard/core/internal';
 import type { ProxyOptions } from './options';
 import { ProxyEngine } from './proxy-engine';
 
@@ -56,9 +57,17 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
 export function expressProxy(options: ProxyOptions): ExpressProxy {
   const handler = createProxyHandler(options);
   const handle = handler.handle;
-  return Object.assign((req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => handle(req, res, next), {
-    upgrade: handler.upgrade,
-    attach: handler.attach,
-    close: handler.close,
-  });
+  return Object.assign(
+    (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => {
+      // Express swapped their prototypes: without this every property access on them misses V8's caches.
+      settleSwappedPrototype(req);
+      settleSwappedPrototype(res);
+      handle(req, res, next);
+    },
+    {
+      upgrade: handler.upgrade,
+      attach: handler.attach,
+      close: handler.close,
+    },
+  );
 }

@@ -1,0 +1,117 @@
+// settleSwappedPrototype (src/request-mark.ts): Express swaps the prototype of every `req` and `res`,
+// after which V8 keeps no transitions from their hidden class, so each request's objects end up with
+// hidden classes of their own and every property access on them misses V8's caches. The helper moves
+// such objects to dictionary properties, whose hidden class V8 shares between requests. Hidden classes
+// are compared with V8's own `%HaveSameMap` (test/support/v8-intrinsics.ts).
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, test } from 'node:test';
+import express from 'express';
+import { hasFastProperties, haveSameMap } from '../../../test/support/v8-intrinsics';
+import { settleSwappedPrototype } from '../src/internal';
+
+const servers: Server[] = [];
+after(() => {
+  for (const server of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/**
+ * Two requests held at once by `handle` (so both objects are compared at the same point), after
+ * `handle` has run on each and added a property as Express and Node do; answers them and resolves
+ * with the two pairs.
+ */
+async function twoRequests(
+  listener: (handle: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Array<{ req: IncomingMessage; res: ServerResponse }>> {
+  const held: Array<{ req: IncomingMessage; res: ServerResponse }> = [];
+  let bothHeld!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    bothHeld = resolve;
+  });
+  const server = createServer(
+    listener((req, res) => {
+      (res as unknown as { later: number }).later = held.length; // as Node adds fields while it writes
+      held.push({ req, res });
+      if (held.length === 2) bothHeld();
+    }),
+  );
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const responses = [fetch(url, { signal: AbortSignal.timeout(10_000) }), fetch(url, { signal: AbortSignal.timeout(10_000) })];
+  await ready;
+  const pairs = [...held];
+  for (const { res } of pairs) res.end('ok');
+  await Promise.all(responses.map(async (response) => (await response).text()));
+  return pairs;
+}
+
+/** An Express app whose one middleware optionally settles, then hands the pair on. */
+function expressWith(settle: boolean) {
+  return (handle: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const app = express();
+    app.use((req: IncomingMessage, res: ServerResponse) => {
+      if (settle) {
+        settleSwappedPrototype(req);
+        settleSwappedPrototype(res);
+      }
+      handle(req, res);
+    });
+    return app;
+  };
+}
+
+describe('settleSwappedPrototype', () => {
+  test('without it, two requests through Express end up with hidden classes of their own (why it exists)', async () => {
+    const [a, b] = await twoRequests(expressWith(false));
+    assert.equal(haveSameMap(a!.res, b!.res), false);
+  });
+
+  test("after it, Express's responses and requests share one hidden class", async () => {
+    const [a, b] = await twoRequests(expressWith(true));
+    assert.equal(haveSameMap(a!.res, b!.res), true);
+    assert.equal(haveSameMap(a!.req, b!.req), true);
+  });
+
+  test('it changes nothing a program can see: keys, their order, values, prototype', async () => {
+    const [{ res }] = await twoRequests((handle) => {
+      const app = express();
+      app.use((req: IncomingMessage, response: ServerResponse) => {
+        const before = Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]);
+        const prototype = Object.getPrototypeOf(response) as unknown;
+        settleSwappedPrototype(response);
+        assert.deepEqual(
+          Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]),
+          before,
+        );
+        assert.equal(Object.getPrototypeOf(response), prototype);
+        handle(req, response);
+      });
+      return app;
+    });
+    assert.equal(hasFastProperties(res!), false);
+  });
+
+  test("Node's own objects and instances of a ServerResponse subclass keep their fast hidden class", async () => {
+    const [plain] = await twoRequests((handle) => (req, res) => {
+      settleSwappedPrototype(req);
+      settleSwappedPrototype(res);
+      handle(req, res);
+    });
+    assert.equal(hasFastProperties(plain!.req), true);
+    assert.equal(hasFastProperties(plain!.res), true);
+
+    class OwnResponse extends ServerResponse {}
+    const server = createServer({ ServerResponse: OwnResponse });
+    const own = new OwnResponse(Object.create(null) as IncomingMessage);
+    settleSwappedPrototype(own);
+    assert.equal(hasFastProperties(own), true);
+    server.close();
+  });
+});
