@@ -28,7 +28,7 @@ const LABELS: Record<string, string> = {
   koa: 'Switchyard Koa: koaMaintenance + koaProxy (examples/koa-front)',
   'koa-proxy': 'Switchyard Koa, koaProxy only',
   express: 'Switchyard Express: maintenance + proxy (examples/express-front)',
-  'express-bare': 'Express alone, answering itself (no proxy): the floor of any Express front',
+  'express-bare': 'Express alone, answering itself (no proxy)',
   'mini-undici': 'engine choice: minimal forwarder, undici Pool',
   'mini-node-http': 'engine choice: minimal forwarder, node:http Agent',
 };
