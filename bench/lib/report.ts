@@ -118,7 +118,7 @@ function costGoal(results: Map<string, Result> | undefined, withIt: string, with
   };
 }
 
-/** What Express costs by itself in this run, next to the Express goals: no middleware inside Express can do better. */
+/** What Express costs by itself in this run (answering itself, its objects not settled), next to the Express goals. */
 function withExpressAlone(goal: Goal, results: Map<string, Result> | undefined, what: 'rps' | 'p99'): Goal {
   const alone = results?.get('express-bare');
   if (!alone || goal.met === undefined) return goal;

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import express from 'express';
-import { hasFastProperties, haveSameMap } from '../../../test/support/v8-intrinsics';
+import { hasFastProperties, neighboursShareMap, warmHttpConstructors } from '../../../test/support/v8-intrinsics';
 import { settleSwappedPrototype } from '../src/internal';
 
 const servers: Server[] = [];
+before(warmHttpConstructors);
 after(() => {
   for (const server of servers) {
     server.closeAllConnections();
@@ -20,31 +21,33 @@ after(() => {
   }
 });
 
+const HELD = 4;
+
 /**
- * Two requests held at once by `handle` (so both objects are compared at the same point), after
+ * Requests held at once by `handle` (so their objects are compared at the same point), after
  * `handle` has run on each and added a property as Express and Node do; answers them and resolves
- * with the two pairs.
+ * with their `req`/`res` pairs.
  */
-async function twoRequests(
+async function heldRequests(
   listener: (handle: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<Array<{ req: IncomingMessage; res: ServerResponse }>> {
   const held: Array<{ req: IncomingMessage; res: ServerResponse }> = [];
-  let bothHeld!: () => void;
+  let allHeld!: () => void;
   const ready = new Promise<void>((resolve) => {
-    bothHeld = resolve;
+    allHeld = resolve;
   });
   const server = createServer(
     listener((req, res) => {
       (res as unknown as { later: number }).later = held.length; // as Node adds fields while it writes
       held.push({ req, res });
-      if (held.length === 2) bothHeld();
+      if (held.length === HELD) allHeld();
     }),
   );
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const responses = [fetch(url, { signal: AbortSignal.timeout(10_000) }), fetch(url, { signal: AbortSignal.timeout(10_000) })];
+  const responses = Array.from({ length: HELD }, () => fetch(url, { signal: AbortSignal.timeout(10_000) }));
   await ready;
   const pairs = [...held];
   for (const { res } of pairs) res.end('ok');
@@ -52,7 +55,7 @@ async function twoRequests(
   return pairs;
 }
 
-/** An Express app whose one middleware optionally settles, then hands the pair on. */
+/** An Express app whose one middleware optionally settles, then hands the request on. */
 function expressWith(settle: boolean) {
   return (handle: (req: IncomingMessage, res: ServerResponse) => void) => {
     const app = express();
@@ -69,37 +72,37 @@ function expressWith(settle: boolean) {
 
 describe('settleSwappedPrototype', () => {
   test('without it, two requests through Express end up with hidden classes of their own (why it exists)', async () => {
-    const [a, b] = await twoRequests(expressWith(false));
-    assert.equal(haveSameMap(a!.res, b!.res), false);
+    const held = await heldRequests(expressWith(false));
+    assert.equal(neighboursShareMap(held.map(({ res }) => res)), false);
   });
 
   test("after it, Express's responses and requests share one hidden class", async () => {
-    const [a, b] = await twoRequests(expressWith(true));
-    assert.equal(haveSameMap(a!.res, b!.res), true);
-    assert.equal(haveSameMap(a!.req, b!.req), true);
+    const held = await heldRequests(expressWith(true));
+    assert.equal(neighboursShareMap(held.map(({ res }) => res)), true);
+    assert.equal(neighboursShareMap(held.map(({ req }) => req)), true);
   });
 
   test('it changes nothing a program can see: keys, their order, values, prototype', async () => {
-    const [{ res }] = await twoRequests((handle) => {
+    const [first] = await heldRequests((handle) => {
       const app = express();
       app.use((req: IncomingMessage, response: ServerResponse) => {
-        const before = Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]);
+        const keysBefore = Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]);
         const prototype = Object.getPrototypeOf(response) as unknown;
         settleSwappedPrototype(response);
         assert.deepEqual(
           Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]),
-          before,
+          keysBefore,
         );
         assert.equal(Object.getPrototypeOf(response), prototype);
         handle(req, response);
       });
       return app;
     });
-    assert.equal(hasFastProperties(res!), false);
+    assert.equal(hasFastProperties(first!.res), false);
   });
 
   test("Node's own objects and instances of a ServerResponse subclass keep their fast hidden class", async () => {
-    const [plain] = await twoRequests((handle) => (req, res) => {
+    const [plain] = await heldRequests((handle) => (req, res) => {
       settleSwappedPrototype(req);
       settleSwappedPrototype(res);
       handle(req, res);
