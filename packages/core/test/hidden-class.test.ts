@@ -48,7 +48,12 @@ async function heldRequests(
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const responses = Array.from({ length: HELD }, () => fetch(url, { signal: AbortSignal.timeout(10_000) }));
-  await ready;
+  // A request answered (or failed) before all were held would leave `ready` pending for ever.
+  const early = responses.map(async (response) => {
+    throw new Error(`answered before all ${HELD} requests were held: ${(await response).status}`);
+  });
+  await Promise.race([ready, ...early]);
+  for (const settled of early) settled.catch(() => undefined);
   const pairs = [...held];
   for (const { res } of pairs) res.end('ok');
   await Promise.all(responses.map(async (response) => (await response).text()));
@@ -83,21 +88,24 @@ describe('settleSwappedPrototype', () => {
   });
 
   test('it changes nothing a program can see: keys, their order, values, prototype', async () => {
+    type Seen = { keys: unknown[]; prototype: unknown };
+    const seen: Array<{ before: Seen; after: Seen }> = [];
+    const look = (response: ServerResponse): Seen => ({
+      keys: Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]),
+      prototype: Object.getPrototypeOf(response),
+    });
     const [first] = await heldRequests((handle) => {
       const app = express();
-      app.use((req: IncomingMessage, response: ServerResponse) => {
-        const keysBefore = Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]);
-        const prototype = Object.getPrototypeOf(response) as unknown;
-        settleSwappedPrototype(response);
-        assert.deepEqual(
-          Reflect.ownKeys(response).map((key) => [key, (response as unknown as Record<PropertyKey, unknown>)[key]]),
-          keysBefore,
-        );
-        assert.equal(Object.getPrototypeOf(response), prototype);
-        handle(req, response);
+      app.use((req: IncomingMessage, res: ServerResponse) => {
+        const before = look(res);
+        settleSwappedPrototype(res);
+        seen.push({ before, after: look(res) });
+        handle(req, res);
       });
       return app;
     });
+    assert.equal(seen.length, HELD);
+    for (const { before, after } of seen) assert.deepEqual(after, before);
     assert.equal(hasFastProperties(first!.res), false);
   });
 
@@ -111,10 +119,8 @@ describe('settleSwappedPrototype', () => {
     assert.equal(hasFastProperties(plain!.res), true);
 
     class OwnResponse extends ServerResponse {}
-    const server = createServer({ ServerResponse: OwnResponse });
     const own = new OwnResponse(Object.create(null) as IncomingMessage);
     settleSwappedPrototype(own);
     assert.equal(hasFastProperties(own), true);
-    server.close();
   });
 });
