@@ -82,9 +82,16 @@ describe('settleSwappedPrototype', () => {
   });
 
   test("after it, Express's responses and requests share one hidden class", async () => {
-    const held = await heldRequests(expressWith(true));
-    assert.equal(neighboursShareMap(held.map(({ res }) => res)), true);
-    assert.equal(neighboursShareMap(held.map(({ req }) => req)), true);
+    // V8 keeps the classes of dictionary objects in a small cache indexed by their prototype's
+    // random identity hash. When the hashes of an app's two prototypes (Express's `app.request` and
+    // `app.response`) land on one slot, req and res evict each other and nothing is shared: 6 apps in
+    // 400 here. A new app draws new prototypes; one of three sharing is what settling promises.
+    const draws: Array<[res: boolean, req: boolean]> = [];
+    while (draws.length < 3 && !draws.some(([res, req]) => res && req)) {
+      const held = await heldRequests(expressWith(true));
+      draws.push([neighboursShareMap(held.map(({ res }) => res)), neighboursShareMap(held.map(({ req }) => req))]);
+    }
+    assert.deepEqual(draws.at(-1), [true, true], `three apps, none sharing: ${JSON.stringify(draws)}`);
   });
 
   test('it changes nothing a program can see: keys, their order, values, prototype', async () => {
