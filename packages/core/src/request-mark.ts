@@ -47,9 +47,8 @@ const SETTLING = Symbol('switchyard.settling');
  * shared class and are left alone.
  */
 export function settleSwappedPrototype(target: IncomingMessage | ServerResponse): void {
-  const prototype = Object.getPrototypeOf(target) as unknown;
-  if (prototype === IncomingMessage.prototype || prototype === ServerResponse.prototype) return;
-  if (prototype === (target.constructor as { prototype?: unknown } | undefined)?.prototype) return;
+  // Node's own objects and instances of a subclass still have their constructor's prototype.
+  if (Object.getPrototypeOf(target) === (target.constructor as { prototype?: unknown } | undefined)?.prototype) return;
   const settling = target as unknown as Record<symbol, unknown>;
   settling[SETTLING] = true;
   delete settling[SETTLING];
