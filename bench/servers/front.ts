@@ -11,12 +11,13 @@
 //   door-noid     the same with `requestId: false`
 //   koa           Koa, koaMaintenance then koaProxy (examples/koa-front)
 //   koa-proxy     Koa, koaProxy alone
-//   express       Express, expressMaintenance then expressProxy (examples/express-front)
+//   express       Express, expressMaintenance then expressProxy, server built with expressServerOptions (examples/express-front)
+//   express-listen the same on the server app.listen makes (Express swaps each req's and res's prototype)
 // Options after the mode: the target URL; `--sites-by-host` (serve only: site from Host, fallback `default`).
 // Prints {"port"} when listening; sends {"type":"change","target","at"} over IPC whenever the watcher
 // applies a new route; answers {"type":"memory"} messages with process.memoryUsage().
-import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createFrontEnd, setRoute, silentLogger } from '@switchyard/core';
+import { Agent, createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
+import { createFrontEnd, expressServerOptions, setRoute, silentLogger } from '@switchyard/core';
 import { createMaintenanceHandler, expressMaintenance, koaMaintenance } from '@switchyard/maintenance';
 import { createFrontDoor, createProxyHandler, expressProxy, koaProxy } from '@switchyard/proxy';
 import express from 'express';
@@ -27,8 +28,8 @@ import koaProxies from 'koa-proxies';
 
 const [mode = 'serve', target = '', ...flags] = process.argv.slice(2);
 
-function announce(handler: (req: IncomingMessage, res: ServerResponse) => void): void {
-  const server = createServer(handler);
+function announce(handler: (req: IncomingMessage, res: ServerResponse) => void, options: ServerOptions = {}): void {
+  const server = createServer(options, handler);
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
@@ -108,12 +109,12 @@ async function main(): Promise<void> {
     const server = await door.listen({ port: 0, host: '127.0.0.1' });
     const address = server.address();
     process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-  } else if (mode === 'express') {
+  } else if (mode === 'express' || mode === 'express-listen') {
     const app = express();
     app.disable('x-powered-by');
     app.use(expressMaintenance({ frontEnd }));
     app.use(expressProxy({ frontEnd }));
-    announce(app);
+    announce(app, mode === 'express' ? expressServerOptions(app) : {});
   } else if (mode === 'koa' || mode === 'koa-proxy') {
     const app = new Koa();
     app.silent = true;

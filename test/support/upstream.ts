@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** A real HTTP server on a loopback address standing in for an app server, counting the connections it accepts. */
@@ -21,9 +21,13 @@ export interface Echo {
   readonly body: string;
 }
 
-/** Starts an upstream with the given request handler (a Koa `app.callback()` or an Express app will do) on `host` and a free port. */
-export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void, host = '127.0.0.1'): Promise<Upstream> {
-  const server = createServer(handler);
+/** Starts an upstream with the given request handler (a Koa `app.callback()` or an Express app will do) on `host` and a free port; `options` go to `http.createServer`. */
+export async function startUpstream(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  host = '127.0.0.1',
+  options: ServerOptions = {},
+): Promise<Upstream> {
+  const server = createServer(options, handler);
   const sockets = new Set<Socket>();
   let connections = 0;
   server.on('connection', (socket) => {

@@ -28,6 +28,7 @@ export {
 } from './operations';
 export type { MaintenanceOutcome, RequestInfo, UpstreamFailureKind } from './request-info';
 export { noteRequest, requestInfo } from './request-info';
+export { type ExpressPrototypes, type ExpressServerOptions, expressServerOptions } from './request-mark';
 export type { RequestStats, RequestStatsEventMap } from './request-stats';
 export { parseRoute, type Route } from './route';
 export type { SiteSelectionOptions } from './site-selection';

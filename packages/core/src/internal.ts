@@ -27,7 +27,7 @@ export {
 export { ipMatcher, parseIpRange } from './ip-range';
 export { prefersJson } from './negotiation';
 export { writeRaw } from './operations';
-export { settleSwappedPrototype } from './request-mark';
+export { constructorsFor, settleSwappedPrototype } from './request-mark';
 export { type CanonicalRequest, type CanonicalTarget, canonicalizeRequest, canonicalizeTarget } from './request-path';
 export { RequestStats } from './request-stats';
 export { createSiteSelector } from './site-selection';

@@ -3,11 +3,12 @@
 // Switchyard's) misses V8's caches: a third of the Express front's instructions (bench/README.md,
 // "Express: one hidden class per request"). Each Express adapter settles them first
 // (settleSwappedPrototype, core/src/request-mark.ts); here each adapter is mounted alone, so each
-// one's part is pinned.
+// one's part is pinned. On a server built with expressServerOptions (core/src/request-mark.ts) there
+// is no swap to mend: the objects have Express's prototypes from the start and stay fast.
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { createFrontEnd, type FrontEnd, setRoute } from '@switchyard/core';
+import { createFrontEnd, expressServerOptions, type FrontEnd, setRoute } from '@switchyard/core';
 import { expressMaintenance } from '@switchyard/maintenance';
 import express from 'express';
 import { request } from '../../../test/support/http-client';
@@ -36,11 +37,11 @@ after(async () => {
 /** Whether `req` and `res` had fast properties where a handler saw them. */
 type Seen = [req: boolean, res: boolean];
 
-/** An Express front built by `mount`; three requests through it. */
-async function throughFront(mount: (app: express.Express) => void): Promise<void> {
+/** An Express front built by `mount`, on the server `app.listen` makes or one built with expressServerOptions; three requests through it. */
+async function throughFront(mount: (app: express.Express) => void, built = false): Promise<void> {
   const app = express();
   mount(app);
-  const front = await startUpstream(app);
+  const front = await startUpstream(app, '127.0.0.1', built ? expressServerOptions(app) : {});
   fronts.push(front);
   for (let i = 0; i < 3; i++) assert.equal((await request(`${front.url}/page`)).status, 200);
 }
@@ -81,5 +82,29 @@ describe('Express adapters settle the objects Express swapped', () => {
     const seen: Seen[] = [];
     await throughFront((app) => app.use(appNoting(seen)));
     assert.deepEqual(seen, Array(3).fill([true, true]));
+  });
+});
+
+describe('on a server built with expressServerOptions', () => {
+  test('both adapters leave req and res fast, and keep their marks on them', async () => {
+    const seen: Seen[] = [];
+    const marks: string[][] = [];
+    await throughFront((app) => {
+      app.use(expressMaintenance({ frontEnd }));
+      app.use(
+        expressProxy({
+          frontEnd,
+          on: {
+            proxyReq: (_upstreamRequest, req, res) => {
+              seen.push([hasFastProperties(req), hasFastProperties(res)]);
+              marks.push(Object.getOwnPropertySymbols(req).map(String));
+            },
+          },
+        }),
+      );
+    }, true);
+    assert.deepEqual(seen, Array(3).fill([true, true]));
+    // Marks go where they are cheap: on objects whose hidden class is shared, as on node:http's.
+    for (const found of marks) assert.ok(found.includes('Symbol(switchyard.canonical)'), found.join());
   });
 });

@@ -5,7 +5,7 @@ import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchya
 import { request, requestJson } from '../../../test/support/http-client';
 import { type Echo, startEchoUpstream, startUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
-import { type Front, type FrontKind, startFront } from './helpers/front';
+import { FRONT_KINDS, type Front, startFront } from './helpers/front';
 
 // Issue 8, point 2: headers about one connection stay on that connection, in both directions, and a
 // client's `Connection` header cannot remove what the proxy itself sends.
@@ -73,7 +73,7 @@ describe('hop-by-hop headers', () => {
     await frontEnd.close();
   });
 
-  for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontKind[]) {
+  for (const kind of FRONT_KINDS) {
     describe(`${kind} front end`, () => {
       let front: Front;
       before(async () => {

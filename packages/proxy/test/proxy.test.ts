@@ -6,7 +6,7 @@ import { request, requestJson } from '../../../test/support/http-client';
 import { freePort } from '../../../test/support/ports';
 import { type Echo, startEchoUpstream, startUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
-import { type Front, type FrontKind, startFront } from './helpers/front';
+import { FRONT_KINDS, type Front, startFront } from './helpers/front';
 
 // Pure proxy mechanics: an in-process memory store is enough here (flips over real Redis are in redis-flip.test.ts).
 const logLines: string[] = [];
@@ -58,7 +58,7 @@ function logsMatching(pattern: RegExp): Record<string, unknown>[] {
   return logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => pattern.test(JSON.stringify(entry)));
 }
 
-for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontKind[]) {
+for (const kind of FRONT_KINDS) {
   describe(`${kind} proxy`, () => {
     let front: Front;
     let short: Front;

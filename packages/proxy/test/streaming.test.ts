@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
 import { startUpstream, type Upstream } from '../../../test/support/upstream';
-import { type Front, type FrontKind, startFront } from './helpers/front';
+import { FRONT_KINDS, type Front, startFront } from './helpers/front';
 
 const MB = 1024 * 1024;
 const SIZE = 50 * MB;
@@ -152,7 +152,7 @@ describe('streaming 50 MB through the proxy', () => {
     await frontEnd.close();
   });
 
-  for (const kind of ['koa', 'express', 'http'] satisfies FrontKind[]) {
+  for (const kind of FRONT_KINDS) {
     describe(`${kind} front end`, () => {
       let front: Front;
       before(async () => {

@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { createFrontEnd, type FrontEnd, setMaintenance, setRoute } from '@switchyard/core';
 import { startUpstream, type Upstream } from '../../../test/support/upstream';
 import { waitFor } from '../../../test/support/wait';
-import { type Front, type FrontKind, startFront } from './helpers/front';
+import { FRONT_KINDS, type Front, startFront } from './helpers/front';
 
 let frontEnd: FrontEnd;
 let upstream: Upstream;
@@ -68,7 +68,7 @@ function startUpload(url: string, length: number, sent: number) {
   return { req, response };
 }
 
-for (const kind of ['koa', 'express', 'http'] as const satisfies readonly FrontKind[]) {
+for (const kind of FRONT_KINDS) {
   describe(`${kind}: writes in flight when maintenance starts`, () => {
     let front: Front;
     before(async () => {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
 import { freePort } from '../../../test/support/ports';
 import { waitFor, waitForEvent } from '../../../test/support/wait';
-import { type Front, type FrontKind, startFront } from './helpers/front';
+import { FRONT_KINDS, type Front, startFront } from './helpers/front';
 import { connect, type EchoSocketServer, exchange, rawExchange, refusal, startEchoSocketServer } from './helpers/websocket';
 
 describe('WebSockets through the proxy', () => {
@@ -28,7 +28,7 @@ describe('WebSockets through the proxy', () => {
     await waitFor(() => frontEnd.watcher.route('default')?.target === server.upstream.url, { what: 'the flip' });
   }
 
-  for (const kind of ['koa', 'express', 'http'] satisfies FrontKind[]) {
+  for (const kind of FRONT_KINDS) {
     describe(`${kind} front end`, () => {
       let front: Front;
 

@@ -1,12 +1,20 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expressServerOptions } from '@switchyard/core';
 import express from 'express';
 import Koa from 'koa';
 import { createProxyHandler, expressProxy, koaProxy, type ProxyOptions } from '../../src/index';
 
-/** The three front doors of the proxy; tests run against each where behaviour could differ. */
-export type FrontKind = 'koa' | 'express' | 'http';
+/**
+ * The front doors of the proxy; tests run against each where behaviour could differ. Express twice:
+ * on a server built with expressServerOptions (as examples/express-front), whose `req` and `res` have
+ * Express's prototypes from the start, and on the server `app.listen` makes, where Express swaps them
+ * on each request and the adapter settles them (core/src/request-mark.ts).
+ */
+export const FRONT_KINDS = ['koa', 'express', 'express-listen', 'http'] as const;
+/** One of FRONT_KINDS. */
+export type FrontKind = (typeof FRONT_KINDS)[number];
 
 /** A front end's HTTP server with the proxy mounted and WebSockets attached. */
 export interface Front {
@@ -33,11 +41,11 @@ export async function startFront(kind: FrontKind, options: ProxyOptions): Promis
     server = createServer(app.callback());
     proxy.attach(server);
     closeProxy = proxy.close;
-  } else if (kind === 'express') {
+  } else if (kind === 'express' || kind === 'express-listen') {
     const app = express();
     const proxy = expressProxy(options);
     app.use(proxy);
-    server = createServer(app);
+    server = kind === 'express' ? createServer(expressServerOptions(app), app) : createServer(app);
     server.on('upgrade', proxy.upgrade);
     closeProxy = proxy.close;
   } else {
