@@ -80,7 +80,8 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
     { key: 'koa', label: 'Switchyard Koa: koaMaintenance + koaProxy (examples/koa-front)', start: front('koa') },
     { key: 'koa-proxy', label: 'Switchyard Koa, koaProxy only', start: front('koa-proxy') },
     { key: 'express', label: 'Switchyard Express: maintenance + proxy (examples/express-front)', start: front('express') },
-    { key: 'express-bare', label: 'Express alone, answering itself (no proxy)', start: front('express-bare') },
+    { key: 'express-listen', label: "Switchyard Express as above, on app.listen's server", start: front('express-listen') },
+    { key: 'express-bare', label: "Express alone, answering itself (no proxy), on app.listen's server", start: front('express-bare') },
     {
       key: 'mini-undici',
       label: 'engine choice: minimal forwarder on undici Pool',

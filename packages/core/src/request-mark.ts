@@ -16,6 +16,7 @@ const builtWith = new WeakSet<object>();
  * - Node's own IncomingMessage and ServerResponse (`switchyard serve`, node:http, Koa): a WeakMap
  *   entry per short-lived request costs the garbage collector ephemeron work; properties made
  *   `serve` about 5% faster.
+ * - Objects built with Express's prototypes (expressServerOptions) are as fast as Node's: properties.
  * - Objects whose prototype was swapped (Express does it to `req` and `res` on every request): an
  *   added property finds no shared hidden class and allocates a new one, about 1.3 KB per property
  *   per request; the Express front lost 4–6% to it.
@@ -54,7 +55,9 @@ const SETTLING = Symbol('switchyard.settling');
  * shared class and are left alone.
  */
 export function settleSwappedPrototype(target: IncomingMessage | ServerResponse): void {
-  // Node's own objects and instances of a subclass still have their constructor's prototype.
+  // Node's own objects and instances of a subclass still have their constructor's prototype; objects
+  // built by expressServerOptions' constructors have Express's from the start (V8 would roll the add
+  // and delete below back on either, as their classes record transitions, but need not be asked).
   const prototype = Object.getPrototypeOf(target) as object;
   if (prototype === (target.constructor as { prototype?: unknown } | undefined)?.prototype || builtWith.has(prototype)) return;
   const settling = target as unknown as Record<symbol, unknown>;
@@ -80,12 +83,14 @@ export type ExpressServerOptions = Required<Pick<ServerOptions, 'IncomingMessage
  *
  *     const server = http.createServer(expressServerOptions(app), app).listen(port, host);
  *
- * Why: after the swap V8 gives each request's objects hidden classes of their own. Besides the
- * cache misses settleSwappedPrototype works around, those classes keep each request's objects alive
- * through the next young-generation collections: on this machine an Express server promoted 20–30% of
- * what it allocated to the old generation (`node --trace-gc-nvp`), and paid for it in collector pauses
- * that set its p99 latency; built this way it promotes almost nothing (bench/README.md, "Express:
- * build req and res with Express's prototypes"). The whole app gains, not only Switchyard's middleware.
+ * Why: after the swap, V8 gives each request's objects hidden classes of their own (the cache misses
+ * settleSwappedPrototype works around), and an Express server promotes a fifth to a third of what it
+ * allocates to the old generation (`node --trace-gc-nvp`; a plain loop that swaps prototypes does the
+ * same, so it is V8's doing, not Express's): young-generation pauses of 5–8 ms instead of under 1 ms,
+ * which set its p99 latency. Built this way, the objects have fast properties and one shared hidden
+ * class, as node:http's do, and almost nothing is promoted: the Express front answered 1.9x the
+ * requests per second on half the CPU, its p99 halved (bench/README.md, "Express: build req and res
+ * with Express's prototypes"). The whole app gains, not only Switchyard's middleware.
  *
  * Nothing else changes: `req instanceof http.IncomingMessage`, `req.constructor`, Express's methods
  * and a mounted sub-app's own prototypes (Express still swaps for those) are as before. Throws
@@ -103,8 +108,8 @@ export function expressServerOptions(app: ExpressPrototypes): ExpressServerOptio
  */
 export function constructorsFor(
   app: ExpressPrototypes,
-  Request: typeof IncomingMessage,
-  Response: typeof ServerResponse,
+  Request: new (...args: never[]) => IncomingMessage,
+  Response: new (...args: never[]) => ServerResponse,
 ): ExpressServerOptions {
   const request = app.request as unknown;
   const response = app.response as unknown;
@@ -120,7 +125,9 @@ export function constructorsFor(
       'expressServerOptions: app.response must inherit from http.ServerResponse (pass an Express application)',
     );
   }
-  if (isClass(Request) || isClass(Response)) return { IncomingMessage: Request, ServerResponse: Response };
+  if (isClass(Request) || isClass(Response)) {
+    return { IncomingMessage: Request as unknown as typeof IncomingMessage, ServerResponse: Response as unknown as typeof ServerResponse };
+  }
   builtWith.add(request);
   builtWith.add(response);
   return {
