@@ -13,6 +13,8 @@
 //   koa-proxy     Koa, koaProxy alone
 //   express       Express, expressMaintenance then expressProxy, server built with expressServerOptions (examples/express-front)
 //   express-listen the same on the server app.listen makes (Express swaps each req's and res's prototype)
+// BENCH_EXPRESS_BUILT=1 (`bench:ab -- express-hpm express-hpm+BENCH_EXPRESS_BUILT=1`) puts the Express
+// peers (express-hpm, express-bare) on a server built with expressServerOptions too: what it gives them.
 // Options after the mode: the target URL; `--sites-by-host` (serve only: site from Host, fallback `default`).
 // Prints {"port"} when listening; sends {"type":"change","target","at"} over IPC whenever the watcher
 // applies a new route; answers {"type":"memory"} messages with process.memoryUsage().
@@ -42,6 +44,11 @@ process.once('SIGTERM', () => process.exit(0));
 process.on('message', (message: { type: string }) => {
   if (message.type === 'memory') process.send?.({ type: 'memory', usage: process.memoryUsage() });
 });
+
+/** The Express peers' server: app.listen's, as their users run them, unless BENCH_EXPRESS_BUILT=1. */
+function expressPeerServer(app: express.Express): ServerOptions {
+  return process.env.BENCH_EXPRESS_BUILT === '1' ? expressServerOptions(app) : {};
+}
 
 async function peer(): Promise<boolean> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -75,7 +82,7 @@ async function peer(): Promise<boolean> {
       const app = express();
       app.disable('x-powered-by');
       app.use(answer);
-      announce(app);
+      announce(app, expressPeerServer(app));
     }
     return true;
   }
@@ -84,7 +91,7 @@ async function peer(): Promise<boolean> {
     // As examples/express-front does, so both Express fronts send the same headers.
     app.disable('x-powered-by');
     app.use(createProxyMiddleware({ target, agent, xfwd: true }));
-    announce(app);
+    announce(app, expressPeerServer(app));
     return true;
   }
   return false;
