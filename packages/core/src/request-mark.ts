@@ -111,15 +111,14 @@ export function constructorsFor(
   Request: new (...args: never[]) => IncomingMessage,
   Response: new (...args: never[]) => ServerResponse,
 ): ExpressServerOptions {
-  const request = app.request as unknown;
-  const response = app.response as unknown;
-  if (typeof request !== 'object' || request === null || !(request instanceof Request)) {
+  const { request, response } = app;
+  if (!(request instanceof Request)) {
     throw new SwitchyardError(
       'SWITCHYARD_ERR_INVALID_OPTION',
       'expressServerOptions: app.request must inherit from http.IncomingMessage (pass an Express application)',
     );
   }
-  if (typeof response !== 'object' || response === null || !(response instanceof Response)) {
+  if (!(response instanceof Response)) {
     throw new SwitchyardError(
       'SWITCHYARD_ERR_INVALID_OPTION',
       'expressServerOptions: app.response must inherit from http.ServerResponse (pass an Express application)',
