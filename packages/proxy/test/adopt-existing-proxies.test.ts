@@ -2,8 +2,9 @@
 // takes its target from Switchyard (one changed line), with Switchyard's maintenance in front of it.
 // In process with the memory:// store and supertest, the way docs/testing.md shows for your own app.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { createFrontEnd, type FrontEnd, setMaintenance, setRoute } from '@switchyard/core';
+import { createFrontEnd, expressServerOptions, type FrontEnd, setMaintenance, setRoute } from '@switchyard/core';
 import { expressMaintenance, koaMaintenance } from '@switchyard/maintenance';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -15,6 +16,18 @@ import { waitFor } from '../../../test/support/wait';
 import { switchyardKoaProxiesOptions, switchyardRouter } from '../src/index';
 
 type App = Parameters<typeof request>[0];
+
+function expressWithHpm(frontEnd: FrontEnd): express.Express {
+  const app = express();
+  app.set('env', 'test'); // Express's final handler would print every 502's stack
+  app.use(expressMaintenance({ frontEnd }));
+  // Before: createProxyMiddleware({ target: 'http://10.0.0.1:3000', pathFilter: '/api' })
+  app.use(createProxyMiddleware({ target: 'http://127.0.0.1:9', pathFilter: '/api', router: switchyardRouter({ frontEnd }) }));
+  app.use((_req, res) => {
+    res.send('not proxied');
+  });
+  return app;
+}
 
 const builds: Record<string, (frontEnd: FrontEnd) => App> = {
   'koa + koa-proxies': (frontEnd) => {
@@ -28,16 +41,11 @@ const builds: Record<string, (frontEnd: FrontEnd) => App> = {
     });
     return app.callback();
   },
-  'express + http-proxy-middleware': (frontEnd) => {
-    const app = express();
-    app.set('env', 'test'); // Express's final handler would print every 502's stack
-    app.use(expressMaintenance({ frontEnd }));
-    // Before: createProxyMiddleware({ target: 'http://10.0.0.1:3000', pathFilter: '/api' })
-    app.use(createProxyMiddleware({ target: 'http://127.0.0.1:9', pathFilter: '/api', router: switchyardRouter({ frontEnd }) }));
-    app.use((_req, res) => {
-      res.send('not proxied');
-    });
-    return app;
+  'express + http-proxy-middleware': expressWithHpm,
+  // As docs/adopting.md recommends: req and res built with Express's prototypes.
+  'express + http-proxy-middleware, server built with expressServerOptions': (frontEnd) => {
+    const app = expressWithHpm(frontEnd);
+    return createServer(expressServerOptions(app), app);
   },
 };
 
