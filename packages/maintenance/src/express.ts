@@ -12,7 +12,8 @@ export type ExpressMaintenanceMiddleware = ((req: IncomingMessage, res: ServerRe
 export function expressMaintenance(options: MaintenanceOptions | MaintenanceHandler): ExpressMaintenanceMiddleware {
   const handler = options instanceof MaintenanceHandler ? options : createMaintenanceHandler(options);
   const middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
-    // Express swapped their prototypes: without this every property access on them misses V8's caches.
+    // On app.listen's server Express swapped their prototypes, and without this every property access
+    // on them misses V8's caches; on one built with expressServerOptions it returns at once.
     settleSwappedPrototype(req);
     settleSwappedPrototype(res);
     handler.handle(req, res, next);
