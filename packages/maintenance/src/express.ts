@@ -8,7 +8,11 @@ import type { MaintenanceOptions } from './options';
 export type ExpressMaintenanceMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void) &
   MaintenanceMiddlewareMembers;
 
-/** Express/connect middleware: answers requests refused by maintenance, calls `next()` for the others. Put it before the proxy. */
+/**
+ * Express/connect middleware: answers requests refused by maintenance, calls `next()` for the others.
+ * Put it before the proxy. An Express app runs fastest on a server built with `expressServerOptions(app)`
+ * (`@switchyard/core`).
+ */
 export function expressMaintenance(options: MaintenanceOptions | MaintenanceHandler): ExpressMaintenanceMiddleware {
   const handler = options instanceof MaintenanceHandler ? options : createMaintenanceHandler(options);
   const middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
