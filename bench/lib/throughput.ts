@@ -8,8 +8,8 @@ import { cpuTimeMs, frontServer, type Started, startServer } from './processes';
 
 /** One front end measured side by side with the others. */
 export interface Scenario {
+  /** The front's key; report.ts's LABELS names it in the report. */
   readonly key: string;
-  readonly label: string;
   start(): Promise<Started>;
 }
 
@@ -54,44 +54,31 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
     const { entry, args } = frontServer(mode, target);
     return startServer(entry, args, { SWITCHYARD_REDIS_URL: redisUrl });
   };
-  const list: Scenario[] = [{ key: 'direct', label: 'direct to the upstream (no proxy)', start: async () => upstream }];
+  const list: Scenario[] = [{ key: 'direct', start: async () => upstream }];
   const nginx = findNginx();
   if (nginx) {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'));
     list.push({
       key: 'nginx',
-      label: `nginx ${nginx.version}, 1 worker, upstream keep-alive`,
       start: async () => startNginx(nginx.binary, dir, await freePort(), upstreamPort),
     });
   } else {
     notes.push('nginx is not installed (Debian: `apt-get install nginx-light`): its rows and ratios are missing from this run.');
   }
   list.push(
-    { key: 'http-proxy', label: 'raw http-proxy, keep-alive agent', start: front('http-proxy') },
-    { key: 'koa-proxies', label: 'koa + koa-proxies, static target', start: front('koa-proxies') },
-    { key: 'express-hpm', label: 'express + http-proxy-middleware, static target', start: front('express-hpm') },
-    { key: 'serve', label: 'Switchyard serve: node:http + maintenance + proxy', start: front('serve') },
-    { key: 'serve-proxy', label: 'Switchyard node:http, proxy only (no maintenance)', start: front('serve-proxy') },
-    {
-      key: 'serve-cli',
-      label: '`switchyard serve` CLI as on main',
-      start: front('cli'),
-    },
-    { key: 'koa', label: 'Switchyard Koa: koaMaintenance + koaProxy (examples/koa-front)', start: front('koa') },
-    { key: 'koa-proxy', label: 'Switchyard Koa, koaProxy only', start: front('koa-proxy') },
-    { key: 'express', label: 'Switchyard Express: maintenance + proxy (examples/express-front)', start: front('express') },
-    { key: 'express-listen', label: "Switchyard Express as above, on app.listen's server", start: front('express-listen') },
-    { key: 'express-bare', label: "Express alone, answering itself (no proxy), on app.listen's server", start: front('express-bare') },
-    {
-      key: 'mini-undici',
-      label: 'engine choice: minimal forwarder on undici Pool',
-      start: front('mini-undici'),
-    },
-    {
-      key: 'mini-node-http',
-      label: 'engine choice: minimal forwarder on node:http + keep-alive Agent',
-      start: front('mini-node-http'),
-    },
+    { key: 'http-proxy', start: front('http-proxy') },
+    { key: 'koa-proxies', start: front('koa-proxies') },
+    { key: 'express-hpm', start: front('express-hpm') },
+    { key: 'serve', start: front('serve') },
+    { key: 'serve-proxy', start: front('serve-proxy') },
+    { key: 'serve-cli', start: front('cli') },
+    { key: 'koa', start: front('koa') },
+    { key: 'koa-proxy', start: front('koa-proxy') },
+    { key: 'express', start: front('express') },
+    { key: 'express-listen', start: front('express-listen') },
+    { key: 'express-bare', start: front('express-bare') },
+    { key: 'mini-undici', start: front('mini-undici') },
+    { key: 'mini-node-http', start: front('mini-node-http') },
   );
   return list;
 }
