@@ -1,11 +1,16 @@
 // Over 300 lines on purpose: the Redis store is one contract (store-types.ts) over two connections
-// (commands with tracking, and the RESP2 invalidation subscriber) plus the one Lua script; their
-// lifecycle (connect, reconnect, re-issue tracking, deadlines, close) only makes sense read together.
-// Shared helpers are in store-common.ts.
+// (ioredis's for commands, and the watch connection carrying tracking and the watcher's reads) plus
+// the one Lua script; their lifecycle (connect, follow a failover, re-issue tracking, deadlines,
+// close) only makes sense read together. Shared helpers are in store-common.ts, the wire protocol of
+// the watch connection in resp.ts and resp-connection.ts.
+import { connect as connectSocket, type Socket } from 'node:net';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConflictError, SwitchyardError } from './errors';
 import { keyLayout, type StateKind } from './keys';
 import { createLogger } from './logger';
+import { RespError, type RespValue } from './resp';
+import { RespConnection } from './resp-connection';
 import { batchKeys, createStoreWatch, HISTORY_LIMIT, historyTime, normalizeReport, redactUrl, storeClosedError } from './store-common';
 import type {
   BatchOptions,
@@ -18,8 +23,6 @@ import type {
   StoreWatch,
   WriteResult,
 } from './store-types';
-
-const INVALIDATE_CHANNEL = '__redis__:invalidate';
 
 /**
  * Compare-and-set of several keys, one version bump and one history entry per changed key, in one
@@ -92,7 +95,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   const commandTimeout = options.commandTimeoutMs ?? 5000;
   const description = typeof target === 'string' ? redactUrl(target) : describeOptions(target);
   const connectionOptions: RedisOptions = {
-    // RESP3 invalidation pushes are dropped by ioredis; RESP2 pub/sub delivers them.
+    // ioredis's connection carries no tracking (the watch connection does), so RESP2 is all it needs.
     protocol: 2,
     lazyConnect: true,
     // Fail fast while disconnected: a front end serves its last good state rather than queueing.
@@ -156,11 +159,11 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       throw error;
     }
   };
-  const scanAll = async (redis: Redis, pattern: string): Promise<string[]> => {
+  const scanAll = async (read: Reader, pattern: string): Promise<string[]> => {
     const found = new Set<string>();
     let cursor = '0';
     do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      const [next, batch] = await read.scan(cursor, pattern);
       for (const key of batch) found.add(key);
       cursor = next;
     } while (cursor !== '0');
@@ -168,90 +171,144 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   };
   // One MGET is atomic on its own, so the values and the version are read together without the
   // MULTI/EXEC round of four commands (and ioredis's pipeline machinery per read).
-  const readAtomically = async (redis: Redis, list: readonly string[]): Promise<RawRead> => {
-    const values = await redis.mget(...list, keys.version);
+  const readAtomically = async (read: Reader, list: readonly string[]): Promise<RawRead> => {
+    const values = await read.mget([...list, keys.version]);
     const version = Number(values[list.length] ?? 0) || 0;
-    const read = new Map<string, string | null>();
-    for (let index = 0; index < list.length; index++) read.set(list[index]!, values[index] ?? null);
-    return { version, values: read };
+    const result = new Map<string, string | null>();
+    for (let index = 0; index < list.length; index++) result.set(list[index]!, values[index] ?? null);
+    return { version, values: result };
   };
 
-  // Watching: a subscriber connection receives invalidations for every watched prefix (BCAST),
-  // redirected from the command connection. Both connections change id on reconnect, so tracking
-  // is re-issued and watchers resync whenever either comes back.
+  // Watching: one watch connection (resp-connection.ts) beside ioredis's, in RESP3, with CLIENT
+  // TRACKING in BCAST mode on itself: invalidations arrive on the connection that then reads the
+  // values, and the watcher's reads go over it too. ioredis decides where Redis is (Sentinel, TLS,
+  // a Unix socket): the watch connection opens once ioredis's is ready, to the same server, and is
+  // opened again when ioredis lands on another one (a failover). It has no reconnection of its
+  // own beyond retrying with the same back-off while ioredis's connection stands.
   const watchers = new Set<StoreWatch>();
-  let subscriber: Redis | undefined;
-  let subscriberId: number | undefined;
+  let watchConnection: RespConnection | undefined;
+  let watchAddress = '';
+  let opening = false;
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let pushes = true;
   let isDown = false;
-  let establishing: Promise<void> = Promise.resolve();
 
   const markDown = (error: Error) => {
     if (isDown || closed) return;
     isDown = true;
     for (const watch of watchers) watch.emit('down', error);
   };
-  const establish = () => {
-    establishing = establishing.then(async () => {
-      if (closed || watchers.size === 0 || command.status !== 'ready' || subscriberId === undefined) return;
-      try {
-        await command.call('CLIENT', 'TRACKING', 'off');
-        await command.call(
-          'CLIENT',
-          'TRACKING',
-          'on',
-          'REDIRECT',
-          String(subscriberId),
-          'BCAST',
-          ...keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]),
+  /** Where ioredis is connected now, as the watch connection should be; undefined unless it is ready. */
+  const serverAddress = (): string | undefined => {
+    if (command.status !== 'ready') return undefined;
+    const { path, sentinels, host, port } = command.options;
+    if (path) return `unix:${path}`;
+    // Behind Sentinel, the master ioredis found; otherwise the name it was given (TLS checks it).
+    if (sentinels) return `${command.stream.remoteAddress}|${command.stream.remotePort}`;
+    return `${host}|${port}`;
+  };
+  const connectTo = (address: string): { socket: Socket; ready: 'connect' | 'secureConnect' } => {
+    if (address.startsWith('unix:')) return { socket: connectSocket({ path: address.slice(5) }), ready: 'connect' };
+    const [host = '', port = ''] = address.split('|');
+    // As ioredis connects: TLS options as given (a rediss:// URL gives `true`); behind Sentinel only when asked.
+    const { tls, sentinels, enableTLSForSentinelMode } = command.options as RedisOptions & { tls?: ConnectionOptions | boolean };
+    if (!tls || (sentinels && !enableTLSForSentinelMode)) return { socket: connectSocket({ host, port: Number(port) }), ready: 'connect' };
+    return { socket: connectTls({ ...(typeof tls === 'object' ? tls : {}), host, port: Number(port) }), ready: 'secureConnect' };
+  };
+  const openWatchConnection = () => {
+    const address = serverAddress();
+    if (closed || watchers.size === 0 || opening || address === undefined) return;
+    if (watchConnection && watchAddress === address) return;
+    // ioredis moved to another server: the watch connection follows (its close marks the watch down).
+    watchConnection?.close();
+    opening = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    // ioredis leaves what was not given as null.
+    const { username, password, db } = command.options;
+    RespConnection.open({
+      connect: () => connectTo(address),
+      username: username ?? undefined,
+      password: password ?? undefined,
+      db: db ?? undefined,
+      connectTimeoutMs: connectTimeout,
+      commandTimeoutMs: commandTimeout,
+    })
+      .then(async (connection) => {
+        if (closed) {
+          connection.close();
+          return;
+        }
+        watchConnection = connection;
+        watchAddress = address;
+        connection.on('push', (items) => {
+          if (items[0] !== 'invalidate') return;
+          const changed = decodeKeys(items[1]);
+          for (const watch of watchers) watch.emit('invalidate', changed);
+        });
+        connection.once('close', (error) => {
+          if (watchConnection === connection) watchConnection = undefined;
+          markDown(error);
+          retry();
+        });
+        await track(connection);
+        attempt = 0;
+        isDown = false;
+        for (const watch of watchers) watch.emit('up');
+      })
+      .catch((error: Error) => {
+        lastError = error;
+        markDown(error);
+        retry();
+      })
+      .finally(() => {
+        opening = false;
+      });
+  };
+  /** Opens the watch connection again after a back-off, as ioredis does (or at once, when ioredis's comes back first). */
+  const retry = () => {
+    if (closed || !reconnect || retryTimer) return;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = undefined;
+        openWatchConnection();
+      },
+      Math.min(50 * 2 ** attempt, 1000),
+    );
+    retryTimer.unref();
+    attempt += 1;
+  };
+  /** Turns tracking on for the watched prefixes; where Redis refuses, the watchers poll. */
+  const track = async (connection: RespConnection) => {
+    try {
+      if (connection.protocol !== 3) throw new Error('Redis did not accept HELLO 3 (RESP3), which in-band invalidations need');
+      await connection.call(['CLIENT', 'TRACKING', 'on', 'BCAST', ...keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix])]);
+      pushes = true;
+    } catch (error) {
+      if (!(error instanceof RespError) && connection.protocol === 3) throw error;
+      if (pushes) {
+        logger.warn(
+          { event: 'tracking-refused', store: description, err: (error as Error).message },
+          'Redis refused CLIENT TRACKING: changes will only be seen by the periodic resync',
         );
-        pushes = true;
-      } catch (error) {
-        if (command.status !== 'ready') return;
-        if (pushes) {
-          logger.warn(
-            { event: 'tracking-refused', store: description, err: (error as Error).message },
-            'Redis refused CLIENT TRACKING: changes will only be seen by the periodic resync',
-          );
-        }
-        pushes = false;
       }
-      isDown = false;
-      for (const watch of watchers) watch.emit('up');
+      pushes = false;
+    }
+  };
+  command.on('ready', openWatchConnection);
+  // Until the watch connection is open, ioredis's failing to connect is what says Redis is unreachable.
+  command.on('close', () => {
+    if (!watchConnection && watchers.size > 0) markDown(lastError ?? new Error('connection closed'));
+  });
+  /** The watch connection while it is open (reads go over it then), else ioredis's. */
+  const reader = <T>(action: (read: Reader) => Promise<T>): Promise<T> => {
+    const connection = !closed ? watchConnection : undefined;
+    if (!connection) return run((redis) => action(ioredisReader(redis)));
+    return action(respReader(connection)).catch((error: Error) => {
+      throw error instanceof RespError ? error : unavailable(error);
     });
   };
-  const startSubscriber = () => {
-    const sub = open({ autoResubscribe: false });
-    subscriber = sub;
-    sub.on('error', (error: Error) => {
-      lastError = error;
-    });
-    sub.on('close', () => {
-      subscriberId = undefined;
-      markDown(lastError ?? new Error('subscriber connection closed'));
-    });
-    sub.on('ready', () => {
-      void (async () => {
-        try {
-          subscriberId = Number(await sub.client('ID'));
-          await sub.subscribe(INVALIDATE_CHANNEL);
-          establish();
-        } catch (error) {
-          lastError = error as Error;
-        }
-      })();
-    });
-    // The payload is an array of keys, or null when the server flushed: invalidate everything.
-    sub.on('messageBuffer', (_channel: Buffer, message: unknown) => {
-      const changed = decodeKeys(message);
-      for (const watch of watchers) watch.emit('invalidate', changed);
-    });
-    sub.connect().catch((error: Error) => {
-      lastError = error;
-      markDown(error);
-    });
-  };
-  command.on('ready', () => establish());
 
   const writeBatch = (changes: readonly StateWrite[], batch: BatchOptions = {}): Promise<WriteResult[]> =>
     run(async (redis): Promise<WriteResult[]> => {
@@ -280,7 +337,6 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         previous: (reply[3 + index * 2] as string | null | undefined) ?? null,
       }));
     });
-  command.on('close', () => markDown(lastError ?? new Error('connection closed')));
 
   return {
     keys,
@@ -289,17 +345,17 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       return pushes;
     },
     readAll: () =>
-      run(async (redis): Promise<RawState> => {
+      reader(async (from): Promise<RawState> => {
         const found = [
-          ...(await scanAll(redis, `${escapeGlob(keys.route(''))}*`)),
-          ...(await scanAll(redis, `${escapeGlob(keys.maintenance(''))}*`)),
+          ...(await scanAll(from, `${escapeGlob(keys.route(''))}*`)),
+          ...(await scanAll(from, `${escapeGlob(keys.maintenance(''))}*`)),
         ];
-        const read = await readAtomically(redis, found);
+        const read = await readAtomically(from, found);
         const values = new Map<string, string>();
         for (const [key, value] of read.values) if (value !== null) values.set(key, value);
         return { version: read.version, values };
       }),
-    readKeys: (list) => run((redis) => readAtomically(redis, list)),
+    readKeys: (list) => reader((from) => readAtomically(from, list)),
     write: async (change: StateWrite): Promise<WriteResult> => (await writeBatch([change]))[0] as WriteResult,
     writeBatch,
     history: (limit) =>
@@ -317,7 +373,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       }),
     listFronts: () =>
       run(async (redis) => {
-        const found = await scanAll(redis, escapeGlob(keys.front('')) + '*');
+        const found = await scanAll(ioredisReader(redis), escapeGlob(keys.front('')) + '*');
         if (found.length === 0) return [];
         const raw = await redis.mget(...found);
         return raw.flatMap((value) => {
@@ -340,17 +396,18 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     watch() {
       const watch = createStoreWatch((closed) => watchers.delete(closed));
       watchers.add(watch);
-      if (!subscriber) {
-        startSubscriber();
-        if (command.status === 'wait') ready().catch(() => undefined);
-      } else establish();
+      // ioredis's connection says where Redis is; the watch connection opens when it is ready.
+      if (command.status === 'wait') ready().catch(() => undefined);
+      openWatchConnection();
       return watch;
     },
     async close() {
       if (closed) return;
       closed = true;
       watchers.clear();
-      await Promise.all([command, subscriber].map((redis) => (redis ? quit(redis) : undefined)));
+      if (retryTimer) clearTimeout(retryTimer);
+      watchConnection?.close();
+      await quit(command);
     },
   };
 }
@@ -361,11 +418,31 @@ async function quit(redis: Redis): Promise<void> {
   } else redis.disconnect();
 }
 
-function decodeKeys(message: unknown): string[] | null {
-  if (message === null || message === undefined) return null;
-  const list = Array.isArray(message) ? message : [message];
-  if (list.length === 0) return null;
-  return list.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item)));
+/** The keys of an `invalidate` push: an array of keys, or null when the server flushed (invalidate everything). */
+function decodeKeys(keys: RespValue | undefined): string[] | null {
+  if (!Array.isArray(keys) || keys.length === 0) return null;
+  return keys.map(String);
+}
+
+/** What the state reads need from a connection: ioredis's or the watch connection. */
+interface Reader {
+  mget(list: readonly string[]): Promise<(string | null)[]>;
+  scan(cursor: string, pattern: string): Promise<[cursor: string, keys: string[]]>;
+}
+
+function ioredisReader(redis: Redis): Reader {
+  return {
+    mget: (list) => redis.mget(...list),
+    scan: (cursor, pattern) => redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500),
+  };
+}
+
+// Replies are as Redis documents them for these commands: MGET an array of strings or nulls, SCAN [cursor, keys].
+function respReader(connection: RespConnection): Reader {
+  return {
+    mget: async (list) => (await connection.call(['MGET', ...list])) as (string | null)[],
+    scan: async (cursor, pattern) => (await connection.call(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500'])) as [string, string[]],
+  };
 }
 
 function parseHistory(id: string, fields: string[]): HistoryEntry {

@@ -200,27 +200,46 @@ describe('fail-static', () => {
     await assert.rejects(front.start(), { code: 'SWITCHYARD_ERR_STORE_UNAVAILABLE' });
   });
 
-  test('only the subscriber connection dropped: tracking is redirected to its new id', async (t) => {
+  test('only the watch connection dropped: tracking is re-issued on its successor', async (t) => {
     const redis = await RedisServer.start();
     t.after(() => redis.stop());
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:1111');
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
     t.after(() => front.close());
     await front.start();
-    const killed = Number(await redis.cli.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
-    assert.equal(killed, 1);
-    await waitFor(() => front.watcher.connected, { what: 'subscriber back' });
-    // Until tracking points at the new subscriber, invalidations go nowhere; the resync on reconnect catches up.
-    await waitFor(
-      async () => {
-        await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
-        return front.watcher.route('default')?.target === 'http://127.0.0.1:2222';
-      },
-      { timeoutMs: 10_000, intervalMs: 50, what: 'flip seen after the subscriber reconnected' },
-    );
-    // The slow resync is a minute away: only a pushed invalidation can deliver this one in time.
-    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:3333');
-    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:3333', { timeoutMs: 3000, what: 'pushed flip' });
+    const watchIds = async () =>
+      String(await redis.cli.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(' name=switchyard-watch '))
+        .map((line) => /\bid=(\d+)/.exec(line)?.[1]);
+    const [first, ...others] = await watchIds();
+    assert.ok(first !== undefined && others.length === 0, 'one watch connection, named');
+    assert.equal(await redis.cli.call('CLIENT', 'KILL', 'ID', first), 1);
+    await waitFor(async () => (await watchIds()).some((id) => id !== first) && front.watcher.connected, { what: 'watch connection back' });
+    // The slow resync is a minute away: only a pushed invalidation can deliver these in time.
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:2222');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { timeoutMs: 3000, what: 'pushed flip' });
+  });
+
+  test('only the command connection dropped: the watch stays up and pushes keep coming', async (t) => {
+    const redis = await RedisServer.start();
+    t.after(() => redis.stop());
+    const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
+    t.after(() => front.close());
+    await front.start();
+    let downs = 0;
+    front.watcher.on('down', () => (downs += 1));
+    const own = String(await redis.cli.call('CLIENT', 'ID'));
+    const commandIds = String(await redis.cli.call('CLIENT', 'LIST'))
+      .split('\n')
+      .filter((line) => /\bresp=2\b/.test(line) && !line.includes(' name=switchyard-watch '))
+      .map((line) => /\bid=(\d+)/.exec(line)?.[1])
+      .filter((id) => id !== own);
+    assert.equal(commandIds.length, 1, "ioredis's one connection");
+    assert.equal(await redis.cli.call('CLIENT', 'KILL', 'ID', commandIds[0] ?? ''), 1);
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:4444');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:4444', { timeoutMs: 3000, what: 'pushed flip' });
+    assert.equal(downs, 0, 'the watch never went down');
   });
 
   test('Redis restarted empty: the last good state stays, said once; the next write is followed, deletions too', async (t) => {
