@@ -13,19 +13,19 @@ export interface FlipRow {
   /** Time from the bare SET until the last front end applied it, per flip (ms). */
   readonly all: { readonly median: number; readonly p99: number; readonly worst: number };
   /**
-   * The same flips with bare watchers (two raw sockets each, the same tracking, one hand-written MGET
-   * per invalidation; no client library, validation or heartbeat): the floor of this layout on this
-   * machine, in the same run, in alternating rounds with the front ends. Until all applied (ms).
+   * The same flips with bare watchers (one raw socket each with the same tracking in-band, one
+   * hand-written MGET per invalidation; no client code, validation or heartbeat): the floor of this
+   * layout on this machine, in the same run, in alternating rounds with the front ends. Until all applied (ms).
    */
   readonly bare: { readonly median: number; readonly p99: number };
-  /** The bare watchers' loop on ioredis connections: the client library's share. Until all applied (ms). */
+  /** The bare watchers' loop on two ioredis connections, as front ends watched before: what ioredis cost on this path. Until all applied (ms). */
   readonly ioredis: { readonly median: number; readonly p99: number };
   /** Front ends that had not applied a flip 5 s after it. */
   readonly missed: number;
   readonly startupMs: number;
   /** Redis CPU (user + sys) during the flips, in % of one core. */
   readonly redisCpu: number;
-  /** Redis connections of the front ends (watcher, invalidation subscriber, …), all of them. */
+  /** Redis connections of the front ends (ioredis's command connection and the watch connection), all of them. */
   readonly redisClients: number;
 }
 

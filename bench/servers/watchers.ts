@@ -1,12 +1,13 @@
 // Flip propagation at scale: starts N front ends in this process, each with its own Redis connections
-// exactly as a front end has (watcher command connection, invalidation subscriber, heartbeat), then
+// exactly as a front end has (ioredis's command connection, the watch connection, heartbeat), then
 // times bare `SET`s of the route from a separate plain client until every front end applied it.
 //   node … bench/servers/watchers.ts <redis-url> <count> <flips> [switchyard|ioredis|bare]
-// `bare` starts N bare watchers instead: the same two connections and the same tracking, but no
-// client library, no validation, no heartbeat; on each invalidation one MGET written by hand. It is
-// the floor of this layout (one event loop, two sockets per front end) on this machine, measured in
-// the same run as the front ends. `ioredis` is the same with ioredis's two connections, as the
-// store opens them: what the client library costs, apart from the front end's own work.
+// `bare` starts N bare watchers instead: one raw socket each, tracking in-band (RESP3) as on a front
+// end's watch connection, but no client code, no validation, no heartbeat; on each invalidation one
+// MGET written by hand. It is the floor of this layout (one event loop, one watching socket per
+// front end) on this machine, measured in the same run as the front ends. `ioredis` is the same loop
+// on two ioredis connections, as the store opened them before its watch connection: what the
+// client library cost on this path.
 // Prints one JSON line: { startupMs, flips: [[ms per front end], …], missed }.
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -66,26 +67,31 @@ function ask(socket: Socket, command: string): Promise<string> {
 }
 
 /**
- * The first element of an MGET reply, when `text` holds the whole reply (`*2 $n value $m version`);
- * undefined while it is incomplete. A null element reads as ''.
+ * One whole RESP value of the few shapes the bare watcher receives (arrays, pushes, bulk and simple
+ * strings, integers, nulls) at `at` in `text`: its first element if it is an array or push (the
+ * route of an MGET reply; 'invalidate' of a push), and where it ends. Undefined while incomplete.
  */
-function firstOfMget(text: string): { value: string; length: number } | undefined {
-  let at = text.indexOf('\r\n') + 2;
-  const elements: string[] = [];
-  while (elements.length < 2) {
-    const end = text.indexOf('\r\n', at);
-    if (end < 0) return undefined;
-    const size = Number(text.slice(at + 1, end));
-    if (size < 0) {
-      elements.push('');
-      at = end + 2;
-      continue;
-    }
-    if (text.length < end + 2 + size + 2) return undefined;
-    elements.push(text.slice(end + 2, end + 2 + size));
-    at = end + 2 + size + 2;
+function valueAt(text: string, at: number): { type: string; first: string; end: number } | undefined {
+  const lineEnd = text.indexOf('\r\n', at);
+  if (lineEnd < 0) return undefined;
+  const type = text[at] ?? '';
+  const head = text.slice(at + 1, lineEnd);
+  if (type === '$') {
+    const size = Number(head);
+    if (size < 0) return { type, first: '', end: lineEnd + 2 };
+    if (text.length < lineEnd + 2 + size + 2) return undefined;
+    return { type, first: text.slice(lineEnd + 2, lineEnd + 2 + size), end: lineEnd + 2 + size + 2 };
   }
-  return { value: elements[0]!, length: at };
+  if (type !== '*' && type !== '>') return { type, first: '', end: lineEnd + 2 };
+  let end = lineEnd + 2;
+  let first = '';
+  for (let index = 0; index < Number(head); index++) {
+    const item = valueAt(text, end);
+    if (!item) return undefined;
+    if (index === 0) first = item.first;
+    end = item.end;
+  }
+  return { type, first, end };
 }
 
 /**
@@ -121,28 +127,24 @@ function bareLoop(read: () => void, close: () => void): { invalidated: () => voi
 
 async function bareWatcher(): Promise<Watched> {
   const keys = keyLayout();
-  const [command, subscriber] = await Promise.all([openSocket(), openSocket()]);
-  const id = (await ask(subscriber, resp('CLIENT', 'ID'))).slice(1).trim();
-  await ask(subscriber, resp('SUBSCRIBE', '__redis__:invalidate'));
+  const socket = await openSocket();
+  await ask(socket, resp('HELLO', '3'));
   const prefixes = keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix]);
-  await ask(command, resp('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...prefixes));
+  await ask(socket, resp('CLIENT', 'TRACKING', 'on', 'BCAST', ...prefixes));
   const read = resp('MGET', ROUTE_KEY, keys.version);
   const loop = bareLoop(
-    () => command.write(read),
-    () => {
-      command.destroy();
-      subscriber.destroy();
-    },
+    () => socket.write(read),
+    () => socket.destroy(),
   );
   let pending = '';
-  command.on('data', (data: Buffer) => {
+  socket.on('data', (data: Buffer) => {
     pending += data.toString('latin1');
-    for (let reply = firstOfMget(pending); reply; reply = firstOfMget(pending)) {
-      pending = pending.slice(reply.length);
-      loop.deliver(reply.value);
+    for (let value = valueAt(pending, 0); value; value = valueAt(pending, 0)) {
+      pending = pending.slice(value.end);
+      if (value.type === '>') loop.invalidated();
+      else loop.deliver(value.first);
     }
   });
-  subscriber.on('data', loop.invalidated);
   return loop.watched;
 }
 
