@@ -256,6 +256,9 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         attempt = 0;
         isDown = false;
         for (const watch of watchers) watch.emit('up');
+        // ioredis moved while this one was opening: follow it (the close marks the watch down and retries).
+        const now = serverAddress();
+        if (now !== undefined && now !== address) connection.close();
       })
       .catch((error: Error) => {
         lastError = error;
