@@ -103,14 +103,11 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     maxRetriesPerRequest: 1,
     connectTimeout,
     commandTimeout,
-    retryStrategy: reconnect ? (attempt) => Math.min(50 * 2 ** attempt, 1000) : () => null,
+    retryStrategy: reconnect ? backoff : () => null,
   };
-  const open = (extra: RedisOptions = {}): Redis =>
-    typeof target === 'string'
-      ? new Redis(target, { ...connectionOptions, ...extra })
-      : new Redis({ ...target, ...connectionOptions, ...extra });
-
-  const command = open() as SwitchyardRedis;
+  const command = (
+    typeof target === 'string' ? new Redis(target, connectionOptions) : new Redis({ ...target, ...connectionOptions })
+  ) as SwitchyardRedis;
   // The number of keys varies with the batch, so it is passed first on each call.
   command.defineCommand('switchyardWrite', { lua: WRITE_SCRIPT });
   let lastError: Error | undefined;
@@ -272,13 +269,10 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   /** Opens the watch connection again after a back-off, as ioredis does (or at once, when ioredis's comes back first). */
   const retry = () => {
     if (closed || !reconnect || retryTimer) return;
-    retryTimer = setTimeout(
-      () => {
-        retryTimer = undefined;
-        openWatchConnection();
-      },
-      Math.min(50 * 2 ** attempt, 1000),
-    );
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      openWatchConnection();
+    }, backoff(attempt));
     retryTimer.unref();
     attempt += 1;
   };
@@ -413,6 +407,11 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
       await quit(command);
     },
   };
+}
+
+/** Milliseconds before reconnection attempt `attempt` (both connections): 50, 100, 200… up to 1 s. */
+function backoff(attempt: number): number {
+  return Math.min(50 * 2 ** attempt, 1000);
 }
 
 async function quit(redis: Redis): Promise<void> {

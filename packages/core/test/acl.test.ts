@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
@@ -53,4 +55,45 @@ test('where CLIENT TRACKING is refused, the front end says so once and polls ins
     await front.close();
     await redis.stop();
   }
+});
+
+test('where Redis refuses HELLO 3 (a proxy that speaks RESP2 only), the front end says so once and polls instead', async (t) => {
+  const redis = await RedisServer.start();
+  t.after(() => redis.stop());
+  // Between the front end and Redis, a proxy that garbles HELLO 3, as one that knows RESP2 alone answers it.
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connect(redis.port, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (data: Buffer) =>
+      upstream.write(data.toString('latin1').replace('$5\r\nHELLO\r\n$1\r\n3', '$5\r\nHELLX\r\n$1\r\n3'), 'latin1'),
+    );
+    upstream.pipe(client);
+    const both = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) socket.on('error', both).on('close', both);
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    proxy.close();
+  });
+  const lines: string[] = [];
+  const front = new FrontEnd({
+    store: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    logger: createLogger('warn', (line) => lines.push(line)),
+    resyncIntervalMs: 60_000,
+    pollIntervalMs: 100,
+  });
+  t.after(() => front.close());
+  await front.start();
+  assert.equal(front.store.pushesChanges, false);
+  await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:5555');
+  await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:5555', { what: 'change seen by polling' });
+  const refused = lines.filter((line) => JSON.parse(line).event === 'tracking-refused');
+  assert.equal(refused.length, 1, 'said once');
+  assert.match(JSON.parse(refused[0] ?? '{}').err, /HELLO 3/);
 });
