@@ -249,6 +249,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
           markDown(error);
           retry();
         });
+        // Redis may have hung up right after the log-in; the close above then already retries.
+        if (connection.closed) return;
         await track(connection);
         attempt = 0;
         isDown = false;
@@ -278,20 +280,24 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   };
   /** Turns tracking on for the watched prefixes; where Redis refuses, the watchers poll. */
   const track = async (connection: RespConnection) => {
-    try {
-      if (connection.protocol !== 3) throw new Error('Redis did not accept HELLO 3 (RESP3), which in-band invalidations need');
-      await connection.call(['CLIENT', 'TRACKING', 'on', 'BCAST', ...keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix])]);
-      pushes = true;
-    } catch (error) {
-      if (!(error instanceof RespError) && connection.protocol === 3) throw error;
-      if (pushes) {
-        logger.warn(
-          { event: 'tracking-refused', store: description, err: (error as Error).message },
-          'Redis refused CLIENT TRACKING: changes will only be seen by the periodic resync',
-        );
+    let refused: string | undefined = 'Redis did not accept HELLO 3 (RESP3), which in-band invalidations need';
+    if (connection.protocol === 3) {
+      try {
+        await connection.call(['CLIENT', 'TRACKING', 'on', 'BCAST', ...keys.watchedPrefixes.flatMap((prefix) => ['PREFIX', prefix])]);
+        refused = undefined;
+      } catch (error) {
+        // Only Redis's refusal means no pushes; a connection that died is retried instead.
+        if (!(error instanceof RespError)) throw error;
+        refused = error.message;
       }
-      pushes = false;
     }
+    if (refused !== undefined && pushes) {
+      logger.warn(
+        { event: 'tracking-refused', store: description, err: refused },
+        'Redis refused CLIENT TRACKING: changes will only be seen by the periodic resync',
+      );
+    }
+    pushes = refused === undefined;
   };
   command.on('ready', openWatchConnection);
   // Until the watch connection is open, ioredis's failing to connect is what says Redis is unreachable.

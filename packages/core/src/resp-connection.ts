@@ -28,6 +28,9 @@ export interface RespConnectionEventMap {
   close: [error: Error];
 }
 
+/** How Redis before 6 (`unknown command`) and RESP2-only proxies (`unsupported`, `NOPROTO`) refuse `HELLO 3`. */
+const HELLO_UNKNOWN = /unknown command|unsupported|NOPROTO/i;
+
 interface Pending {
   resolve: (value: RespValue) => void;
   reject: (error: Error) => void;
@@ -82,11 +85,15 @@ export class RespConnection extends EventEmitter<RespConnectionEventMap> {
       };
       connection.once('close', failed);
       socket.once(ready, () => {
-        void connection.logIn(options).then(() => {
-          clearTimeout(deadline);
-          connection.off('close', failed);
-          resolve(connection);
-        }, failed);
+        void connection.logIn(options).then(
+          () => {
+            clearTimeout(deadline);
+            connection.off('close', failed);
+            resolve(connection);
+          },
+          // A refused log-in closes the socket too (its close rejects with this error).
+          (error: Error) => connection.end(error),
+        );
       });
     });
   }
@@ -104,6 +111,11 @@ export class RespConnection extends EventEmitter<RespConnectionEventMap> {
     });
   }
 
+  /** True once the connection ended (a `close` event was emitted). */
+  get closed(): boolean {
+    return this.ended !== undefined;
+  }
+
   /** Closes the connection; pending calls are rejected. */
   close(): void {
     this.end(new Error('connection closed by the client'));
@@ -116,7 +128,8 @@ export class RespConnection extends EventEmitter<RespConnectionEventMap> {
       this.protocol = 3;
     } catch (error) {
       // Redis before 6, or a proxy that speaks RESP2 only: no pushes here, but reads still work.
-      if (!(error instanceof RespError)) throw error;
+      // Any other refusal (a wrong password, max clients reached) fails the log-in.
+      if (!(error instanceof RespError) || !HELLO_UNKNOWN.test(error.message)) throw error;
       if (options.password !== undefined)
         await this.call(options.username === undefined ? ['AUTH', options.password] : ['AUTH', options.username, options.password]);
     }

@@ -221,6 +221,37 @@ describe('fail-static', () => {
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:2222', { timeoutMs: 3000, what: 'pushed flip' });
   });
 
+  test('Redis at maxclients refuses the watch connection: retried until it is back, and pushes resume', async (t) => {
+    const redis = await RedisServer.start();
+    t.after(() => redis.stop());
+    const lines: string[] = [];
+    const front = new FrontEnd({ store: redis.url, logger: createLogger('warn', (line) => lines.push(line)), resyncIntervalMs: 60_000 });
+    t.after(() => front.close());
+    await front.start();
+    const watchId = async () =>
+      /\bid=(\d+)/.exec(
+        String(await redis.cli.call('CLIENT', 'LIST'))
+          .split('\n')
+          .find((line) => line.includes(' name=switchyard-watch ')) ?? '',
+      )?.[1];
+    const first = await watchId();
+    assert.ok(first);
+    // The test's client and ioredis's are all Redis takes now: the watch connection's retries are refused.
+    await redis.cli.call('CONFIG', 'SET', 'maxclients', '2');
+    await redis.cli.call('CLIENT', 'KILL', 'ID', first);
+    await waitFor(() => !front.watcher.connected, { what: 'watch down' });
+    await redis.cli.call('CONFIG', 'SET', 'maxclients', '100');
+    await waitFor(async () => front.watcher.connected && (await watchId()) !== undefined, { timeoutMs: 10_000, what: 'watch back' });
+    assert.equal(front.store.pushesChanges, true);
+    assert.deepEqual(
+      lines.filter((line) => JSON.parse(line).event === 'tracking-refused'),
+      [],
+      'max clients is not a Redis without tracking',
+    );
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:6666');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:6666', { timeoutMs: 3000, what: 'pushed flip' });
+  });
+
   test('only the command connection dropped: the watch stays up and pushes keep coming', async (t) => {
     const redis = await RedisServer.start();
     t.after(() => redis.stop());

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { RedisServer } from '../../../test/support/redis-server';
+import { waitFor } from '../../../test/support/wait';
 import { encodeCommand, INCOMPLETE, RespDecoder, RespError, RespPush, type RespValue } from '../src/resp';
 import { RespConnection } from '../src/resp-connection';
 
@@ -189,6 +190,27 @@ describe('RESP connection', () => {
     t.after(() => server.close());
     const connection = await RespConnection.open({ connect: connectTo(server), connectTimeoutMs: 2000, commandTimeoutMs: 2000 });
     await assert.rejects(connection.call(['MGET', 'k']), /not a RESP reply/);
+  });
+
+  test('any other refusal of HELLO 3 fails the log-in (max clients, a wrong password): not taken for RESP2', async (t) => {
+    for (const refusal of ['-ERR max number of clients reached', '-WRONGPASS invalid username-password pair or user is disabled.']) {
+      const seen: string[] = [];
+      let hungUp = false;
+      const server = await listen((socket) => {
+        socket.on('data', (data: Buffer) => {
+          seen.push(data.toString().split('\r\n')[2] ?? '');
+          socket.write(`${refusal}\r\n`);
+        });
+        socket.on('close', () => (hungUp = true));
+      });
+      t.after(() => server.close());
+      await assert.rejects(
+        RespConnection.open({ connect: connectTo(server), password: 'pw', connectTimeoutMs: 2000, commandTimeoutMs: 2000 }),
+        (error: RespError) => error instanceof RespError && error.message === refusal.slice(1),
+      );
+      assert.deepEqual(seen, ['HELLO'], 'no AUTH after the refusal');
+      await waitFor(() => hungUp, { what: 'the refused connection closed by the client' });
+    }
   });
 
   test('where HELLO 3 is refused, it logs in with AUTH and speaks RESP2', async (t) => {
