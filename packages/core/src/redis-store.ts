@@ -184,6 +184,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   // own beyond retrying with the same back-off while ioredis's connection stands.
   const watchers = new Set<StoreWatch>();
   let watchConnection: RespConnection | undefined;
+  /** Reads over the watch connection while it is open (made once per connection: it serves every flip). */
+  let watchReader: Reader | undefined;
   let watchAddress = '';
   let opening = false;
   let attempt = 0;
@@ -237,20 +239,24 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
           connection.close();
           return;
         }
+        // Redis may have hung up right after the log-in (before the handlers below could hear it).
+        if (connection.closed) throw new Error('Redis closed the watch connection after the log-in');
         watchConnection = connection;
         watchAddress = address;
+        watchReader = respReader(connection);
         connection.on('push', (items) => {
           if (items[0] !== 'invalidate') return;
           const changed = decodeKeys(items[1]);
           for (const watch of watchers) watch.emit('invalidate', changed);
         });
         connection.once('close', (error) => {
-          if (watchConnection === connection) watchConnection = undefined;
+          if (watchConnection === connection) {
+            watchConnection = undefined;
+            watchReader = undefined;
+          }
           markDown(error);
           retry();
         });
-        // Redis may have hung up right after the log-in; the close above then already retries.
-        if (connection.closed) return;
         await track(connection);
         attempt = 0;
         isDown = false;
@@ -306,9 +312,9 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   });
   /** The watch connection while it is open (reads go over it then), else ioredis's. */
   const reader = <T>(action: (read: Reader) => Promise<T>): Promise<T> => {
-    const connection = !closed ? watchConnection : undefined;
-    if (!connection) return run((redis) => action(ioredisReader(redis)));
-    return action(respReader(connection)).catch((error: Error) => {
+    const read = !closed ? watchReader : undefined;
+    if (!read) return run((redis) => action(ioredisReader(redis)));
+    return action(read).catch((error: Error) => {
       throw error instanceof RespError ? error : unavailable(error);
     });
   };
@@ -427,9 +433,10 @@ async function quit(redis: Redis): Promise<void> {
 }
 
 /** The keys of an `invalidate` push: an array of keys, or null when the server flushed (invalidate everything). */
-function decodeKeys(keys: RespValue | undefined): string[] | null {
+function decodeKeys(keys: RespValue | undefined): readonly string[] | null {
   if (!Array.isArray(keys) || keys.length === 0) return null;
-  return keys.map(String);
+  // Bulk strings decode as strings: the array is passed on as it is, not copied.
+  return keys.every((key) => typeof key === 'string') ? (keys as string[]) : keys.map(String);
 }
 
 /** What the state reads need from a connection: ioredis's or the watch connection. */
@@ -448,7 +455,7 @@ function ioredisReader(redis: Redis): Reader {
 // Replies are as Redis documents them for these commands: MGET an array of strings or nulls, SCAN [cursor, keys].
 function respReader(connection: RespConnection): Reader {
   return {
-    mget: async (list) => (await connection.call(['MGET', ...list])) as (string | null)[],
+    mget: (list) => connection.call(['MGET', ...list]) as Promise<(string | null)[]>,
     scan: async (cursor, pattern) => (await connection.call(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500'])) as [string, string[]],
   };
 }

@@ -245,8 +245,11 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
       this.countedRead = true;
       readStarted();
     }
-    setImmediate(() => void this.run());
+    setImmediate(this.runSoon);
   }
+
+  /** run() for setImmediate: one function for the watcher's life, not a closure per read (every front end reads on every flip). */
+  private readonly runSoon = (): void => void this.run();
 
   private releaseRead(): void {
     if (!this.countedRead) return;
@@ -281,7 +284,9 @@ export class Watcher extends EventEmitter<WatcherEventMap> {
     this.pushedAt = undefined;
     const outages = this.outages;
     if (need === 'keys') {
-      const keys = [...this.pendingKeys].filter((key) => this.store.keys.parseState(key));
+      // Pending keys are state keys, or the version key alone (which the read adds anyway).
+      const keys: string[] = [];
+      for (const key of this.pendingKeys) if (key !== this.store.keys.version) keys.push(key);
       this.pendingKeys.clear();
       const read = await this.failing(this.store.readKeys(keys), 'full');
       // A read in flight across an outage may come back from a store that lost everything.
