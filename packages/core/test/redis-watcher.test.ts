@@ -16,6 +16,17 @@ import {
 } from '../src/index';
 import { createStoreWatch } from '../src/store-common';
 
+/** Ids of Redis's clients whose CLIENT LIST line passes `keep`. */
+async function clientIds(redis: RedisServer, keep: (line: string) => boolean): Promise<string[]> {
+  return String(await redis.cli.call('CLIENT', 'LIST'))
+    .split('\n')
+    .filter(keep)
+    .flatMap((line) => /\bid=(\d+)/.exec(line)?.[1] ?? []);
+}
+
+/** A front end's watch connection (named by it), as opposed to ioredis's. */
+const isWatchConnection = (line: string) => line.includes(' name=switchyard-watch ');
+
 describe('watcher on real Redis', () => {
   let redis: RedisServer;
   let store: Store;
@@ -207,11 +218,7 @@ describe('fail-static', () => {
     const front = new FrontEnd({ store: redis.url, logger: silentLogger, resyncIntervalMs: 60_000 });
     t.after(() => front.close());
     await front.start();
-    const watchIds = async () =>
-      String(await redis.cli.call('CLIENT', 'LIST'))
-        .split('\n')
-        .filter((line) => line.includes(' name=switchyard-watch '))
-        .map((line) => /\bid=(\d+)/.exec(line)?.[1]);
+    const watchIds = () => clientIds(redis, isWatchConnection);
     const [first, ...others] = await watchIds();
     assert.ok(first !== undefined && others.length === 0, 'one watch connection, named');
     assert.equal(await redis.cli.call('CLIENT', 'KILL', 'ID', first), 1);
@@ -228,12 +235,7 @@ describe('fail-static', () => {
     const front = new FrontEnd({ store: redis.url, logger: createLogger('warn', (line) => lines.push(line)), resyncIntervalMs: 60_000 });
     t.after(() => front.close());
     await front.start();
-    const watchId = async () =>
-      /\bid=(\d+)/.exec(
-        String(await redis.cli.call('CLIENT', 'LIST'))
-          .split('\n')
-          .find((line) => line.includes(' name=switchyard-watch ')) ?? '',
-      )?.[1];
+    const watchId = async () => (await clientIds(redis, isWatchConnection))[0];
     const first = await watchId();
     assert.ok(first);
     // The test's client and ioredis's are all Redis takes now: the watch connection's retries are refused.
@@ -261,11 +263,7 @@ describe('fail-static', () => {
     let downs = 0;
     front.watcher.on('down', () => (downs += 1));
     const own = String(await redis.cli.call('CLIENT', 'ID'));
-    const commandIds = String(await redis.cli.call('CLIENT', 'LIST'))
-      .split('\n')
-      .filter((line) => /\bresp=2\b/.test(line) && !line.includes(' name=switchyard-watch '))
-      .map((line) => /\bid=(\d+)/.exec(line)?.[1])
-      .filter((id) => id !== own);
+    const commandIds = (await clientIds(redis, (line) => /\bresp=2\b/.test(line) && !isWatchConnection(line))).filter((id) => id !== own);
     assert.equal(commandIds.length, 1, "ioredis's one connection");
     assert.equal(await redis.cli.call('CLIENT', 'KILL', 'ID', commandIds[0] ?? ''), 1);
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:4444');
