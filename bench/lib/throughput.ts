@@ -65,21 +65,24 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
   } else {
     notes.push('nginx is not installed (Debian: `apt-get install nginx-light`): its rows and ratios are missing from this run.');
   }
-  list.push(
-    { key: 'http-proxy', start: front('http-proxy') },
-    { key: 'koa-proxies', start: front('koa-proxies') },
-    { key: 'express-hpm', start: front('express-hpm') },
-    { key: 'serve', start: front('serve') },
-    { key: 'serve-proxy', start: front('serve-proxy') },
-    { key: 'serve-cli', start: front('cli') },
-    { key: 'koa', start: front('koa') },
-    { key: 'koa-proxy', start: front('koa-proxy') },
-    { key: 'express', start: front('express') },
-    { key: 'express-listen', start: front('express-listen') },
-    { key: 'express-bare', start: front('express-bare') },
-    { key: 'mini-undici', start: front('mini-undici') },
-    { key: 'mini-node-http', start: front('mini-node-http') },
-  );
+  // Each key is the front's mode in bench/servers (frontServer), except the CLI's.
+  for (const key of [
+    'http-proxy',
+    'koa-proxies',
+    'express-hpm',
+    'serve',
+    'serve-proxy',
+    'serve-cli',
+    'koa',
+    'koa-proxy',
+    'express',
+    'express-listen',
+    'express-bare',
+    'mini-undici',
+    'mini-node-http',
+  ]) {
+    list.push({ key, start: front(key === 'serve-cli' ? 'cli' : key) });
+  }
   return list;
 }
 
