@@ -435,8 +435,8 @@ async function quit(redis: Redis): Promise<void> {
 /** The keys of an `invalidate` push: an array of keys, or null when the server flushed (invalidate everything). */
 function decodeKeys(keys: RespValue | undefined): readonly string[] | null {
   if (!Array.isArray(keys) || keys.length === 0) return null;
-  // Bulk strings decode as strings: the array is passed on as it is, not copied.
-  return keys.every((key) => typeof key === 'string') ? (keys as string[]) : keys.map(String);
+  // The keys are bulk strings, which decode as strings: the array is passed on as it is.
+  return keys as string[];
 }
 
 /** What the state reads need from a connection: ioredis's or the watch connection. */
