@@ -186,7 +186,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
   let watchConnection: RespConnection | undefined;
   /** Reads over the watch connection while it is open (made once per connection: it serves every flip). */
   let watchReader: Reader | undefined;
-  let watchAddress = '';
+  let watchPlace = '';
   let opening = false;
   let attempt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -198,27 +198,32 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     isDown = true;
     for (const watch of watchers) watch.emit('down', error);
   };
-  /** Where ioredis is connected now, as the watch connection should be; undefined unless it is ready. */
-  const serverAddress = (): string | undefined => {
+  /**
+   * Where ioredis is connected now, as the watch connection should be (`key` tells two places apart,
+   * `connect` opens a socket there as ioredis does); undefined unless ioredis's connection is ready.
+   */
+  const serverPlace = (): { key: string; connect: () => { socket: Socket; ready: 'connect' | 'secureConnect' } } | undefined => {
     if (command.status !== 'ready') return undefined;
-    const { path, sentinels, host, port } = command.options;
-    if (path) return `unix:${path}`;
+    const { path, sentinels, enableTLSForSentinelMode } = command.options;
+    if (path) return { key: `unix:${path}`, connect: () => ({ socket: connectSocket({ path }), ready: 'connect' }) };
     // Behind Sentinel, the master ioredis found; otherwise the name it was given (TLS checks it).
-    if (sentinels) return `${command.stream.remoteAddress}|${command.stream.remotePort}`;
-    return `${host}|${port}`;
-  };
-  const connectTo = (address: string): { socket: Socket; ready: 'connect' | 'secureConnect' } => {
-    if (address.startsWith('unix:')) return { socket: connectSocket({ path: address.slice(5) }), ready: 'connect' };
-    const [host = '', port = ''] = address.split('|');
-    // As ioredis connects: TLS options as given (a rediss:// URL gives `true`); behind Sentinel only when asked.
-    const { tls, sentinels, enableTLSForSentinelMode } = command.options as RedisOptions & { tls?: ConnectionOptions | boolean };
-    if (!tls || (sentinels && !enableTLSForSentinelMode)) return { socket: connectSocket({ host, port: Number(port) }), ready: 'connect' };
-    return { socket: connectTls({ ...(typeof tls === 'object' ? tls : {}), host, port: Number(port) }), ready: 'secureConnect' };
+    const host = sentinels ? command.stream.remoteAddress : command.options.host;
+    const port = sentinels ? command.stream.remotePort : command.options.port;
+    // TLS options as given (a rediss:// URL gives `true`); behind Sentinel only when asked, as ioredis does.
+    const tls = (command.options as { tls?: ConnectionOptions | boolean }).tls;
+    const secure = tls && (!sentinels || enableTLSForSentinelMode);
+    return {
+      key: `${secure ? 'tls' : 'tcp'}:${host}:${port}`,
+      connect: () =>
+        secure
+          ? { socket: connectTls({ ...(typeof tls === 'object' ? tls : {}), host, port }), ready: 'secureConnect' }
+          : { socket: connectSocket({ host, port: port ?? 6379 }), ready: 'connect' },
+    };
   };
   const openWatchConnection = () => {
-    const address = serverAddress();
-    if (closed || watchers.size === 0 || opening || address === undefined) return;
-    if (watchConnection && watchAddress === address) return;
+    const place = serverPlace();
+    if (closed || watchers.size === 0 || opening || place === undefined) return;
+    if (watchConnection && watchPlace === place.key) return;
     // ioredis moved to another server: the watch connection follows (its close marks the watch down).
     watchConnection?.close();
     opening = true;
@@ -227,7 +232,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
     // ioredis leaves what was not given as null.
     const { username, password, db } = command.options;
     RespConnection.open({
-      connect: () => connectTo(address),
+      connect: place.connect,
       username: username ?? undefined,
       password: password ?? undefined,
       db: db ?? undefined,
@@ -242,7 +247,7 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         // Redis may have hung up right after the log-in (before the handlers below could hear it).
         if (connection.closed) throw new Error('Redis closed the watch connection after the log-in');
         watchConnection = connection;
-        watchAddress = address;
+        watchPlace = place.key;
         watchReader = respReader(connection);
         connection.on('push', (items) => {
           if (items[0] !== 'invalidate') return;
@@ -262,8 +267,8 @@ export function createRedisStore(target: string | RedisOptions, options: StoreOp
         isDown = false;
         for (const watch of watchers) watch.emit('up');
         // ioredis moved while this one was opening: follow it (the close marks the watch down and retries).
-        const now = serverAddress();
-        if (now !== undefined && now !== address) connection.close();
+        const now = serverPlace();
+        if (now !== undefined && now.key !== place.key) connection.close();
       })
       .catch((error: Error) => {
         lastError = error;
