@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
@@ -252,6 +255,23 @@ describe('fail-static', () => {
     );
     await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:6666');
     await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:6666', { timeoutMs: 3000, what: 'pushed flip' });
+  });
+
+  test('over a Unix socket: the watch connection goes where ioredis goes', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-unix-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'redis.sock');
+    const redis = await RedisServer.start(['--unixsocket', path, '--unixsocketperm', '700']);
+    t.after(() => redis.stop());
+    const front = new FrontEnd({ store: { path }, logger: silentLogger, resyncIntervalMs: 60_000 });
+    t.after(() => front.close());
+    await front.start();
+    const watch = String(await redis.cli.call('CLIENT', 'LIST'))
+      .split('\n')
+      .find(isWatchConnection);
+    assert.ok(watch?.includes(` addr=${path}:0 `), `the watch connection came over the socket: ${watch}`);
+    await redis.cli.set('switchyard:route:default', 'http://127.0.0.1:7777');
+    await waitFor(() => front.watcher.route('default')?.target === 'http://127.0.0.1:7777', { timeoutMs: 3000, what: 'pushed flip' });
   });
 
   test('only the command connection dropped: the watch stays up and pushes keep coming', async (t) => {
