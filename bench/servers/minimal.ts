@@ -4,8 +4,11 @@
 // exchange when the client leaves. Modes:
 //   undici     undici Pool per upstream (bounded connections, pipelining 1) with `dispatch`
 //   node-http  node:http `request` through a keep-alive Agent (bounded sockets, LIFO scheduling)
+//   raw        EXPERIMENT: keep-alive net sockets, request head written as one string, a JS parser
+//              knowing only Content-Length responses: the bound of what a lean client could reach
 // Prints {"port"} when listening.
 import { Agent, createServer, type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Pool } from 'undici';
 
 const [mode = 'undici', target = ''] = process.argv.slice(2);
@@ -100,7 +103,85 @@ function viaNodeHttp(): (req: IncomingMessage, res: ServerResponse) => void {
   };
 }
 
-const server = createServer(mode === 'undici' ? viaUndici() : viaNodeHttp());
+function viaRaw(): (req: IncomingMessage, res: ServerResponse) => void {
+  const url = new URL(target);
+  const port = Number(url.port);
+  const idle: Socket[] = [];
+  interface Job {
+    res: ServerResponse;
+    head: Buffer | undefined;
+    remaining: number;
+    started: boolean;
+  }
+  const jobs = new WeakMap<Socket, Job>();
+  const onData = function (this: Socket, data: Buffer): void {
+    const job = jobs.get(this)!;
+    if (!job.started) {
+      const buffer = job.head ? Buffer.concat([job.head, data]) : data;
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end === -1) {
+        job.head = buffer;
+        return;
+      }
+      const text = buffer.toString('latin1', 0, end);
+      const lines = text.split('\r\n');
+      const status = Number(lines[0]!.slice(9, 12));
+      const headers: string[] = [];
+      let length = 0;
+      for (let i = 1; i < lines.length; i++) {
+        const line = lines[i]!;
+        const colon = line.indexOf(':');
+        const name = line.slice(0, colon);
+        const value = line.slice(colon + 1).trim();
+        const lower = name.toLowerCase();
+        if (lower === 'content-length') length = Number(value);
+        if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding') continue;
+        headers.push(name, value);
+      }
+      job.started = true;
+      job.remaining = length;
+      job.res.writeHead(status, headers);
+      data = buffer.subarray(end + 4);
+    }
+    if (data.length > 0) {
+      job.remaining -= data.length;
+      if (!job.res.write(data)) {
+        this.pause();
+        job.res.once('drain', () => this.resume());
+      }
+    }
+    if (job.remaining <= 0) {
+      job.res.end();
+      jobs.delete(this);
+      idle.push(this);
+    }
+  };
+  const open = (): Socket => {
+    const socket = connect(port, url.hostname);
+    socket.setNoDelay(true);
+    socket.on('data', onData);
+    socket.on('error', () => {
+      const job = jobs.get(socket);
+      if (job && !job.res.headersSent) job.res.writeHead(502).end();
+    });
+    return socket;
+  };
+  return (req, res) => {
+    const socket = idle.pop() ?? open();
+    jobs.set(socket, { res, head: undefined, remaining: 0, started: false });
+    const raw = req.rawHeaders;
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < raw.length; i += 2) {
+      const lower = raw[i]!.toLowerCase();
+      if (lower === 'connection' || lower === 'keep-alive') continue;
+      head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    }
+    head += `x-forwarded-for: ${req.socket.remoteAddress}\r\n\r\n`;
+    socket.write(head, 'latin1');
+  };
+}
+
+const server = createServer(mode === 'undici' ? viaUndici() : mode === 'raw' ? viaRaw() : viaNodeHttp());
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { applyAddedHeaders, withAddedHeaders } from '@switchyard/core/internal';
-import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers';
 import { type ProxyHooks, toFlatHeaders, toHeaderMap } from './hooks';
+import type { UpstreamHandler } from './upstream-client';
 
 /** What an exchange reports back to the engine that started it. */
 export interface ExchangeOwner {
@@ -18,17 +18,13 @@ export interface ExchangeOwner {
 export const CLIENT_GONE = new Error('the client went away');
 
 /**
- * One proxied request, as an undici dispatch handler: streams the upstream's response to `res` with
- * back-pressure (undici stops reading the upstream socket while `res` is full), aborts the upstream
+ * One proxied request, as the upstream pool's handler: streams the upstream's response to `res` with
+ * back-pressure (the pool stops reading the upstream socket while `res` is full), aborts the upstream
  * request when the client goes away, and hands failures to its owner. A class rather than closures:
- * one allocation per request on the hot path. It implements undici's first handler interface
- * (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`, typed deprecated since undici 7) on
- * purpose: undici 7 still drives that one internally, and wraps a handler of the newer shape
- * (`onRequestStart`/`onResponseStart`…) per request, parsing the raw response headers into an
- * object the proxy does not need.
+ * one allocation per request on the hot path.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
-  private abortUpstream: ((error?: Error) => void) | undefined;
+export class Exchange implements UpstreamHandler {
+  private abortUpstream: ((reason: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private settled = false;
   /** Set by abort() before undici handed over its abort function. */
@@ -47,7 +43,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.on('close', this.onClientClose);
   }
 
-  onConnect(abort: (error?: Error) => void): void {
+  onConnect(abort: (reason: Error) => void): void {
     this.abortUpstream = abort;
     // Queued for a free connection while the client left: do not start the exchange at all.
     if (this.res.destroyed) abort(CLIENT_GONE);
@@ -61,13 +57,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     else this.abortReason = reason;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    // 1xx informational heads (103 Early Hints…) are not passed on, as with Node's own client.
-    if (statusCode < 200) return true;
+  onHeaders(statusCode: number, upstreamHeaders: string[], resume: () => void, statusText: string): void {
     this.resumeUpstream = resume;
     this.owner.answered(this);
     const res = this.res;
-    let headers = clientResponseHeaders(rawHeaders);
+    let headers = clientResponseHeaders(upstreamHeaders);
     const proxyRes = this.owner.options.on?.proxyRes;
     if (proxyRes) {
       const upstreamResponse = { statusCode, headers: toHeaderMap(headers) };
@@ -87,7 +81,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     } else {
       res.writeHead(statusCode, withAddedHeaders(res, headers));
     }
-    return true;
   }
 
   onData(chunk: Buffer): boolean {

@@ -125,19 +125,18 @@ function localPort(req: IncomingMessage, encrypted: boolean): string {
  * the hop-by-hop set and what the upstream's `Connection` lists. Node's server then frames the
  * response for the client's own connection (keep-alive, or close when the client asked for it).
  */
-export function clientResponseHeaders(rawHeaders: readonly Buffer[]): string[] {
+export function clientResponseHeaders(upstream: readonly string[]): string[] {
   const out: string[] = [];
   let connection: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toString('latin1');
+  for (let i = 0; i < upstream.length; i += 2) {
+    const name = upstream[i]!;
     const lower = name.toLowerCase();
     if (lower === 'connection') {
-      connection =
-        connection === undefined ? rawHeaders[i + 1]!.toString('latin1') : `${connection},${rawHeaders[i + 1]!.toString('latin1')}`;
+      connection = connection === undefined ? upstream[i + 1]! : `${connection},${upstream[i + 1]!}`;
       continue;
     }
     if (HOP_BY_HOP.has(lower)) continue;
-    out.push(name, rawHeaders[i + 1]!.toString('latin1'));
+    out.push(name, upstream[i + 1]!);
   }
   const listed = listedByConnection(connection);
   if (!listed) return out;

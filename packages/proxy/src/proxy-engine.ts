@@ -29,12 +29,9 @@ export interface ProxyRoute {
   readonly target: string;
 }
 
-/** undici's codes for an upstream that stayed silent too long (connecting, before its head, between body chunks). */
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
 /**
  * The one forwarding engine under the plain `http`, Express and Koa adapters: target resolution from
- * the watcher, pooled upstream connections (undici), header rules, timeouts, in-flight counters,
+ * the watcher, pooled upstream connections (upstream-client.ts), header rules, timeouts, in-flight counters,
  * failure classification and logging, WebSockets (a raw socket pipe through http-proxy's `ws`).
  */
 export class ProxyEngine implements ExchangeOwner {
@@ -138,7 +135,7 @@ export class ProxyEngine implements ExchangeOwner {
     }
     upstream.pool.dispatch(
       {
-        method: method as 'GET',
+        method,
         path,
         headers,
         body: body.kind === 'stream' ? req : body.kind === 'resend' ? body.body : null,
@@ -342,6 +339,6 @@ export class ProxyEngine implements ExchangeOwner {
 
 function failureKind(error: Error, code: string | undefined): UpstreamFailureKind {
   if (code === 'ECONNREFUSED') return 'refused';
-  if ((code !== undefined && TIMEOUT_CODES.has(code)) || isSwitchyardError(error, 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT')) return 'timeout';
+  if (isSwitchyardError(error, 'SWITCHYARD_ERR_UPSTREAM_TIMEOUT')) return 'timeout';
   return 'reset';
 }
