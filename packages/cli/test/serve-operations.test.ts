@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -10,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import HttpProxy from 'http-proxy';
+import { selfSignedCertificate } from '../../../test/support/certificate';
 import { startCli } from '../../../test/support/cli';
 import { request } from '../../../test/support/http-client';
 import { RedisServer } from '../../../test/support/redis-server';
@@ -400,13 +400,7 @@ describe('switchyard serve --tls-cert/--tls-key', () => {
   });
 
   function makeCertificate(name: string): { cert: string; key: string } {
-    const [cert, key] = [join(dir, `${name}.pem`), join(dir, `${name}.key`)];
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`],
-      { stdio: 'ignore' },
-    );
-    return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+    return selfSignedCertificate(dir, name);
   }
 
   async function peerName(port: number): Promise<string> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { selfSignedCertificate } from '../../../test/support/certificate';
 import { freePort } from '../../../test/support/ports';
 import { RedisServer } from '../../../test/support/redis-server';
 import { waitFor } from '../../../test/support/wait';
@@ -13,30 +13,7 @@ import { FrontEnd, silentLogger } from '../src/index';
 test('over TLS (rediss / ioredis tls options): a front end loads state and sees pushed changes (a taken port is retried)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
+  const { certPath: cert, keyPath: key } = selfSignedCertificate(dir, '127.0.0.1');
   // The first TLS port offered is taken, as when another test file binds a port found free a moment
   // earlier (it happened in CI): the start is retried on new ports.
   const squatter = createServer();

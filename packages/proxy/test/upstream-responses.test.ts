@@ -1,0 +1,87 @@
+// What a broken or hostile upstream can make the proxy tell its client: a response framed two ways
+// at once is a 502, never a second response smuggled into the client's connection; bytes beyond a
+// response's end never answer the next request.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Server } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createFrontEnd, type FrontEnd, setRoute, silentLogger } from '@switchyard/core';
+import { request } from '../../../test/support/http-client';
+import { FRONT_KINDS, type Front, startFront } from './helpers/front';
+
+/** Raw answers by request path; every other path gets `plain <path>`. */
+const ANSWERS: Record<string, string> = {
+  '/both-framings':
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled',
+  '/folded': 'HTTP/1.1 200 OK\r\nX-A: one\r\n Set-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nok',
+  '/extra': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled',
+  '/bad-length': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\nok',
+};
+
+/** An upstream writing raw bytes, as no real HTTP server library would let it. */
+async function rawUpstream(): Promise<{ server: Server; url: string }> {
+  const server = createServer((socket) => {
+    let pending = '';
+    socket.setEncoding('latin1');
+    socket.on('error', () => undefined);
+    socket.on('data', (data: string) => {
+      pending += data;
+      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+        const path = pending.slice(0, end).split(' ')[1] ?? '/';
+        pending = pending.slice(end + 4);
+        const body = `plain ${path}`;
+        socket.write(ANSWERS[path] ?? `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe('responses of a broken upstream', () => {
+  let frontEnd: FrontEnd;
+  let upstream: { server: Server; url: string };
+
+  before(async () => {
+    upstream = await rawUpstream();
+    frontEnd = await createFrontEnd({ store: 'memory://proxy-upstream-responses-test', logger: silentLogger });
+    await setRoute(frontEnd.store, 'default', upstream.url);
+  });
+
+  after(async () => {
+    upstream.server.close();
+    await frontEnd.close();
+  });
+
+  for (const kind of FRONT_KINDS) {
+    describe(`${kind} front end`, () => {
+      let front: Front;
+      before(async () => {
+        // One upstream connection, so a poisoned one would answer the next request.
+        front = await startFront(kind, { frontEnd, maxSockets: 1 });
+      });
+      after(async () => {
+        assert.deepEqual(front.frameworkErrors, [], 'the framework saw no errors');
+        await front.close();
+      });
+
+      for (const path of ['/both-framings', '/folded', '/bad-length']) {
+        test(`${path}: 502, and the next request gets its own answer`, async () => {
+          const response = await request(`${front.url}${path}`);
+          assert.equal(response.status, 502);
+          assert.doesNotMatch(response.body, /smuggled/);
+          assert.equal(response.headers['set-cookie'], undefined);
+          assert.equal((await request(`${front.url}/next`)).body, 'plain /next');
+        });
+      }
+
+      test('bytes after the end of a response never answer the next request', async () => {
+        const first = await request(`${front.url}/extra`);
+        assert.equal(first.status, 200);
+        assert.equal(first.body, 'ok');
+        for (const path of ['/a', '/b']) assert.equal((await request(`${front.url}${path}`)).body, `plain ${path}`);
+      });
+    });
+  }
+});
