@@ -32,6 +32,7 @@ const LABELS: Record<string, string> = {
   'express-bare': "Express alone, answering itself (no proxy), on app.listen's server",
   'mini-undici': 'engine choice: minimal forwarder, undici Pool',
   'mini-node-http': 'engine choice: minimal forwarder, node:http Agent',
+  'mini-raw': 'engine choice: minimal forwarder, raw sockets, Content-Length only (a bound)',
 };
 
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '—');

@@ -80,6 +80,7 @@ export async function scenarios(upstream: Started, redisUrl: string, notes: stri
     'express-bare',
     'mini-undici',
     'mini-node-http',
+    'mini-raw',
   ]) {
     list.push({ key, start: front(key === 'serve-cli' ? 'cli' : key) });
   }

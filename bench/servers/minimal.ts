@@ -4,8 +4,8 @@
 // exchange when the client leaves. Modes:
 //   undici     undici Pool per upstream (bounded connections, pipelining 1) with `dispatch`
 //   node-http  node:http `request` through a keep-alive Agent (bounded sockets, LIFO scheduling)
-//   raw        EXPERIMENT: keep-alive net sockets, request head written as one string, a JS parser
-//              knowing only Content-Length responses: the bound of what a lean client could reach
+//   raw        keep-alive net sockets, the request head written as one string, a parser knowing only
+//              Content-Length responses, no deadlines: not a usable client, the bound of what one could reach
 // Prints {"port"} when listening.
 import { Agent, createServer, type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';

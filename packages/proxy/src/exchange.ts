@@ -27,7 +27,7 @@ export class Exchange implements UpstreamHandler {
   private abortUpstream: ((reason: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private settled = false;
-  /** Set by abort() before undici handed over its abort function. */
+  /** Set by abort() before the pool handed over its abort function. */
   private abortReason: Error | undefined;
 
   constructor(

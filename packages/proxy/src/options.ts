@@ -25,8 +25,10 @@ export interface ProxyOptions extends SiteSelectionOptions {
   /** Send the target's host as `Host` instead of the client's. Default false (the upstream sees the original Host). */
   changeOrigin?: boolean;
   /**
-   * How long the upstream may stay silent (connecting, before its response, or mid-transfer) before the
-   * request fails with a 504 (or, once the response has started, is cut). Default 30 000 ms.
+   * How long the upstream may stay silent while connecting, while the request body uploads, and from
+   * the request's end to the response head, before the request fails with a 504 (mid-response silence
+   * is `streamIdleTimeoutMs`'s). Checked on a timer of a quarter of the shortest deadline (10 ms to 1 s),
+   * so kept to within that. Default 30 000 ms.
    */
   timeoutMs?: number;
   /**
@@ -34,15 +36,13 @@ export interface ProxyOptions extends SiteSelectionOptions {
    * `Infinity` for no limit.
    */
   maxSockets?: number;
-  /**
-   * Accepted for compatibility and ignored since the engine moved to undici's `Pool`: idle connections
-   * are kept until `idleSocketTimeoutMs`, never more than `maxSockets`.
-   * @deprecated no effect
-   */
+  /** Most idle connections kept per upstream origin for reuse; more are closed as they free up. Default 256. */
   maxFreeSockets?: number;
   /**
    * How long an idle keep-alive socket to an upstream is kept. Shorter than the upstream's own keep-alive
-   * timeout (5 s for Node servers), so a request never goes out on a socket the upstream is closing. Default 4000 ms.
+   * timeout (5 s for Node servers), so a request never goes out on a socket the upstream is closing; an
+   * upstream announcing `Keep-Alive: timeout=N` has its connections closed a second before that. A GET,
+   * HEAD or OPTIONS that still meets a connection closed under it goes again on a new one. Default 4000 ms.
    */
   idleSocketTimeoutMs?: number;
   /**

@@ -21,6 +21,7 @@ import { toFlatHeaders, toHeaderMap, type UpstreamRequest } from './hooks';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options';
 import { type Rewriter, requestBody } from './request-shaping';
 import { CUT_FOR_MAINTENANCE, UploadingWrites } from './uploading-writes';
+import { isOriginForm, requestHeadProblem } from './upstream-client';
 import { UpstreamPools } from './upstream-pools';
 
 /** Where one request goes: the site it belongs to and that site's current target. */
@@ -117,9 +118,6 @@ export class ProxyEngine implements ExchangeOwner {
       return;
     }
     const upstream = this.pools.for(target);
-    const done = this.options.frontEnd.stats.begin(req.method, target);
-    const exchange = new Exchange(this, req, res, site, target, done);
-    if (body.kind === 'stream') this.uploads.track(exchange);
     const { pathRewrite, on } = this.options;
     // route() ran the path rule: req.url is the canonical origin-form target.
     const url = pathRewrite ? this.rewrite(req, pathRewrite) : (req.url ?? '/');
@@ -132,7 +130,17 @@ export class ProxyEngine implements ExchangeOwner {
       on.proxyReq(upstreamRequest, req, res);
       ({ method, path } = upstreamRequest);
       headers = toFlatHeaders(upstreamRequest.headers);
+      // The pool writes heads as given: a hook's CR/LF must not become a second request upstream.
+      const problem = requestHeadProblem(method, path, headers);
+      if (problem) {
+        this.logger.error({ site, method, problem }, 'on.proxyReq made a request that cannot be sent; answering 502');
+        sendFailure(req, res, 'upstream_unavailable');
+        return;
+      }
     }
+    const done = this.options.frontEnd.stats.begin(req.method, target);
+    const exchange = new Exchange(this, req, res, site, target, done);
+    if (body.kind === 'stream') this.uploads.track(exchange);
     upstream.pool.dispatch(
       {
         method,
@@ -148,10 +156,10 @@ export class ProxyEngine implements ExchangeOwner {
   private rewrite(req: IncomingMessage, rewriter: Rewriter): string {
     const url = req.url ?? '/';
     const rewritten = rewriter(url, req);
-    if (typeof rewritten === 'string' && rewritten.startsWith('/')) return rewritten;
+    if (typeof rewritten === 'string' && isOriginForm(rewritten)) return rewritten;
     this.logger.error(
       { path: url.split('?', 1)[0], rewritten: String(rewritten).slice(0, 200) },
-      'pathRewrite must return a path starting with "/"; forwarding the path unchanged',
+      'pathRewrite must return a path starting with "/", without spaces or control characters; forwarding the path unchanged',
     );
     return url;
   }

@@ -11,10 +11,10 @@ export interface ResponseSink {
   onEnd(): void;
 }
 
-/** Header names are tokens (RFC 9110 §5.6.2). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Header names and methods are tokens (RFC 9110 §5.6.2). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What Node's `writeHead` refuses in a value or reason phrase; refused here first, so a bad upstream gets a 502 rather than a throw. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+export const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
 /** A chunk-size line or a trailer line longer than this is not a response worth reading. */

@@ -5,7 +5,7 @@ import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { SwitchyardError } from '@switchyard/core';
-import { ResponseParser, type ResponseSink } from './response-parser';
+import { INVALID_VALUE, ResponseParser, type ResponseSink, TOKEN } from './response-parser';
 
 /** One request for the upstream, as the engine built it. */
 export interface UpstreamRequest {
@@ -45,6 +45,30 @@ export interface UpstreamPoolOptions {
   readonly bodyTimeoutMs: number;
   /** TLS options for `https:` targets (e.g. `ca`); certificates are verified unless these say otherwise. */
   readonly tls?: ConnectionOptions;
+}
+
+/** An origin-form request target as it may go on the wire: no spaces, no control characters, one byte per character. */
+const ORIGIN_FORM = /^\/[\x21-\x7e\x80-\xff]*$/;
+
+/** Whether `path` may go on the wire as a request's target. */
+export function isOriginForm(path: string): boolean {
+  return ORIGIN_FORM.test(path);
+}
+
+/**
+ * What makes a request head unsendable (a method that is not a token, a target that is not origin-form,
+ * a header name or value that would break the head's framing), or undefined. The pool writes heads
+ * as given: what Node's server parsed is valid already; what hooks produced must pass this first.
+ */
+export function requestHeadProblem(method: string, path: string, headers: readonly string[]): string | undefined {
+  if (!TOKEN.test(method)) return `the method ${JSON.stringify(method.slice(0, 40))} is not a token`;
+  if (!isOriginForm(path)) return `the path ${JSON.stringify(path.slice(0, 80))} is not an origin-form target`;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = String(headers[i]);
+    if (!TOKEN.test(name)) return `the header name ${JSON.stringify(name.slice(0, 80))} is not a token`;
+    if (INVALID_VALUE.test(String(headers[i + 1]))) return `the value of header ${name} holds characters a header cannot`;
+  }
+  return undefined;
 }
 
 const IDEMPOTENT_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -238,6 +262,8 @@ class Connection implements ResponseSink {
   private headReceived = false;
   private body: Readable | undefined;
   private chunked = false;
+  /** The upload is paused until the socket drains (one listener however many chunks were refused). */
+  private awaitingDrain = false;
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -430,13 +456,15 @@ class Connection implements ResponseSink {
     }
     // An upload in progress is not silence.
     if (!this.headReceived) this.deadline = Date.now() + this.pool.options.timeoutMs;
-    if (!flowing) {
+    if (!flowing && !this.awaitingDrain) {
+      this.awaitingDrain = true;
       this.body?.pause();
       socket.once('drain', this.onSocketDrain);
     }
   };
 
   private readonly onSocketDrain = (): void => {
+    this.awaitingDrain = false;
     this.body?.resume();
   };
 
@@ -454,5 +482,6 @@ class Connection implements ResponseSink {
     body.off('data', this.onBodyData);
     body.off('end', this.onBodyEnd);
     this.socket.off('drain', this.onSocketDrain);
+    this.awaitingDrain = false;
   }
 }

@@ -132,6 +132,29 @@ for (const kind of ['koa', 'express', 'http'] as const) {
       assert.equal(JSON.parse(page.body).error, 'upstream_unavailable');
     });
 
+    test('a hook or rewrite cannot put a second request on the upstream connection: CR/LF refused', async () => {
+      const urls: string[] = [];
+      const note = (req: IncomingMessage) => urls.push(req.url ?? '');
+      echo.server.on('request', note);
+      const hooked = await front(kind, {
+        on: {
+          proxyReq: (upstreamRequest, req) => {
+            upstreamRequest.headers['x-from-hook'] = String(req.headers['x-value']).replace(
+              '|',
+              '\r\nX-Injected: 1\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a',
+            );
+          },
+        },
+      });
+      const refused = await request(`${hooked}/hook`, { headers: { 'x-value': 'a|b' } });
+      assert.equal(refused.status, 502);
+      assert.ok(logLines.some((line) => line.includes('on.proxyReq made a request that cannot be sent')));
+      const rewritten = await front(kind, { pathRewrite: () => '/x HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET /smuggled' });
+      assert.equal((await echoed(`${rewritten}/kept`)).url, '/kept', 'an unsendable rewrite is ignored (and logged)');
+      echo.server.off('request', note);
+      assert.deepEqual(urls, ['/kept'], 'nothing smuggled reached the upstream');
+    });
+
     test('pathRewrite as an object: the first matching rule, query kept', async () => {
       const url = await front(kind, { pathRewrite: { '^/api/v1': '/v2', '^/api': '' } });
       assert.equal((await echoed(`${url}/api/v1/users?id=7`)).url, '/v2/users?id=7');
