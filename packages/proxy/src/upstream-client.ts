@@ -178,8 +178,7 @@ export class UpstreamPool {
   /** A connection finished its request: reused for the next one waiting, kept idle, or closed. */
   release(connection: Connection, reusable: boolean): void {
     if (!reusable || this.destroyed) {
-      connection.close();
-      this.next();
+      connection.close(); // and the next request waiting goes on a new connection
       return;
     }
     const waiting = this.queue.shift();
@@ -207,12 +206,14 @@ export class UpstreamPool {
     this.next();
   }
 
-  /** A request that failed on a connection the upstream had closed while idle goes again, on a new connection. */
-  retry(pending: Pending): void {
+  /**
+   * A request that failed on a connection the upstream had closed while idle goes again, first in
+   * line: the failed connection's close starts it on a new one.
+   */
+  requeue(pending: Pending): void {
     pending.retried = true;
     pending.connection = undefined;
-    if (this.destroyed) this.settle(pending, new SwitchyardError('SWITCHYARD_ERR_UPSTREAM_CLOSED', 'the proxy is closing'));
-    else this.open().run(pending);
+    this.queue.unshift(pending);
   }
 
   private next(): void {
@@ -272,6 +273,7 @@ class Connection implements ResponseSink {
     socket.setNoDelay(true);
     socket.on('data', this.onSocketData);
     socket.on('error', this.onSocketError);
+    socket.on('end', this.onSocketEnd);
     socket.on('close', this.onSocketClose);
   }
 
@@ -330,9 +332,10 @@ class Connection implements ResponseSink {
     this.current = undefined;
     this.parser.stop();
     this.detachBody();
+    const retry = this.retryable(pending, error);
+    if (retry) this.pool.requeue(pending);
     this.close();
-    if (this.retryable(pending, error)) this.pool.retry(pending);
-    else this.pool.settle(pending, error);
+    if (!retry) this.pool.settle(pending, error);
   }
 
   /** Deadline checks from the pool's timer. */
@@ -430,6 +433,11 @@ class Connection implements ResponseSink {
     const pending = this.current;
     if (pending) this.fail(pending, error);
     else this.close();
+  };
+
+  /** The upstream closed its side: an idle connection goes at once, before anything can be sent on it. */
+  private readonly onSocketEnd = (): void => {
+    if (!this.current) this.close();
   };
 
   private readonly onSocketClose = (): void => {
