@@ -164,11 +164,19 @@ function viaRaw(): (req: IncomingMessage, res: ServerResponse) => void {
       const job = jobs.get(socket);
       if (job && !job.res.headersSent) job.res.writeHead(502).end();
     });
+    socket.on('close', () => {
+      const index = idle.indexOf(socket);
+      if (index !== -1) idle.splice(index, 1);
+    });
     return socket;
   };
   return (req, res) => {
     const socket = idle.pop() ?? open();
     jobs.set(socket, { res, head: undefined, remaining: 0, started: false });
+    // A client that leaves mid-response (wrk at the end of a round) would leave its socket paused for ever.
+    res.on('close', () => {
+      if (jobs.get(socket)?.res === res) socket.destroy();
+    });
     const raw = req.rawHeaders;
     let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
     for (let i = 0; i < raw.length; i += 2) {

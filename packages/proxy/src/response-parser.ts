@@ -98,10 +98,8 @@ export class ResponseParser {
           break;
         }
         case State.Length: {
-          const take = Math.min(this.remaining, data.length - offset);
-          this.remaining -= take;
-          const chunk = data.subarray(offset, offset + take);
-          offset += take;
+          const chunk = this.counted(data, offset);
+          offset += chunk.length;
           this.sink.onBody(chunk);
           if (this.at(State.Stopped)) return undefined;
           if (this.remaining === 0) return this.end(offset < data.length);
@@ -120,10 +118,8 @@ export class ResponseParser {
           break;
         }
         case State.ChunkData: {
-          const take = Math.min(this.remaining, data.length - offset);
-          this.remaining -= take;
-          const chunk = data.subarray(offset, offset + take);
-          offset += take;
+          const chunk = this.counted(data, offset);
+          offset += chunk.length;
           if (this.remaining === 0) {
             this.state = State.ChunkEnd;
             this.remaining = 2;
@@ -158,6 +154,13 @@ export class ResponseParser {
       }
     }
     return undefined;
+  }
+
+  /** As much of `data` from `offset` as the body (or chunk) still has coming, counted off `remaining`. */
+  private counted(data: Buffer, offset: number): Buffer {
+    const take = Math.min(this.remaining, data.length - offset);
+    this.remaining -= take;
+    return data.subarray(offset, offset + take);
   }
 
   /** The state, read past TypeScript's narrowing: a sink's callback can change it. */

@@ -16,7 +16,14 @@ const ANSWERS: Record<string, string> = {
   '/folded': 'HTTP/1.1 200 OK\r\nX-A: one\r\n Set-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nok',
   '/extra': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled',
   '/bad-length': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\nok',
+  '/early-hints': 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal',
+  '/chunked': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n4\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n',
+  // The answer to a HEAD: a length, and no body after it.
+  '/head': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n',
+  '/until-close': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it until the close',
 };
+/** Paths after whose answer the upstream closes the connection. */
+const CLOSING = new Set(['/until-close']);
 
 /** An upstream writing raw bytes, as no real HTTP server library would let it. */
 async function rawUpstream(): Promise<{ server: Server; url: string }> {
@@ -31,6 +38,7 @@ async function rawUpstream(): Promise<{ server: Server; url: string }> {
         pending = pending.slice(end + 4);
         const body = `plain ${path}`;
         socket.write(ANSWERS[path] ?? `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        if (CLOSING.has(path)) socket.end();
       }
     });
   });
@@ -66,6 +74,11 @@ describe('responses of a broken upstream', () => {
         await front.close();
       });
 
+      const answer = async (path: string) => {
+        const response = await request(`${front.url}${path}`);
+        return [response.status, response.body];
+      };
+
       for (const path of ['/both-framings', '/folded', '/bad-length']) {
         test(`${path}: 502, and the next request gets its own answer`, async () => {
           const response = await request(`${front.url}${path}`);
@@ -75,6 +88,15 @@ describe('responses of a broken upstream', () => {
           assert.equal((await request(`${front.url}/next`)).body, 'plain /next');
         });
       }
+
+      test('framings: 1xx skipped, chunked decoded, HEAD without a body, a body until the close; the connection reused where it can be', async () => {
+        assert.deepEqual(await answer('/early-hints'), [200, 'final']);
+        assert.deepEqual(await answer('/chunked'), [200, 'abcdefg']);
+        const head = await request(`${front.url}/head`, { method: 'HEAD' });
+        assert.deepEqual([head.status, head.headers['content-length'], head.body], [200, '1000', '']);
+        assert.deepEqual(await answer('/until-close'), [200, 'all of it until the close']);
+        assert.deepEqual(await answer('/after'), [200, 'plain /after']);
+      });
 
       test('bytes after the end of a response never answer the next request', async () => {
         const first = await request(`${front.url}/extra`);
