@@ -239,6 +239,28 @@ describe('upstream client', () => {
     assert.equal(upstream.state.opened, 1, 'each request left the connection reusable');
   });
 
+  test('an answer that comes before the upload ended (a 413): passed on, and the connection not reused', async () => {
+    const upstream = await countingUpstream((req, res) => {
+      if (req.url === '/too-large') {
+        res.writeHead(413, { connection: 'keep-alive', 'content-length': '9' });
+        res.end('too large');
+      } else {
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      }
+    });
+    servers.push(upstream.server);
+    const client = pool(upstream.origin);
+    const body = new PassThrough();
+    body.write(Buffer.alloc(64 * 1024));
+    // The rest of the body never comes: the answer must not wait for it.
+    const answer = await send(client, { method: 'POST', path: '/too-large', body, headers: ['content-length', String(1024 * 1024)] });
+    assert.deepEqual([answer.status, answer.body], [413, 'too large']);
+    assert.equal((await send(client, { path: '/next' })).body, 'ok');
+    assert.equal(upstream.state.opened, 2, 'the connection of the cut upload was not reused');
+    body.destroy();
+  });
+
   test('https targets are verified: the given CA is trusted, an unknown certificate is not', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-upstream-tls-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
