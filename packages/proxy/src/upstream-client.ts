@@ -115,6 +115,8 @@ export class UpstreamPool {
   /** `host[:port]`, the Host header when the request has none. */
   readonly authority: string;
   private readonly secure: boolean;
+  /** The last TLS session the upstream offered to resume. */
+  private tlsSession: Buffer | undefined;
 
   constructor(
     origin: string,
@@ -223,19 +225,30 @@ export class UpstreamPool {
   }
 
   private open(): Connection {
-    const socket = this.secure
-      ? tlsConnect({
-          host: this.host,
-          port: this.port,
-          servername: isIP(this.host) === 0 ? this.host : undefined,
-          ALPNProtocols: ['http/1.1'],
-          ...this.options.tls,
-        })
-      : tcpConnect({ host: this.host, port: this.port });
+    const socket = this.secure ? this.openTls() : tcpConnect({ host: this.host, port: this.port });
     const connection = new Connection(this, socket);
     this.connections.add(connection);
     this.ticker ??= setInterval(this.tick, tickPeriod(this.options)).unref();
     return connection;
+  }
+
+  /**
+   * A TLS connection resuming the session of an earlier one when the upstream gave a ticket: a burst
+   * of new connections then costs one full handshake, not one each.
+   */
+  private openTls(): Socket {
+    const socket = tlsConnect({
+      host: this.host,
+      port: this.port,
+      servername: isIP(this.host) === 0 ? this.host : undefined,
+      ALPNProtocols: ['http/1.1'],
+      session: this.tlsSession,
+      ...this.options.tls,
+    });
+    socket.on('session', (session: Buffer) => {
+      this.tlsSession = session;
+    });
+    return socket;
   }
 
   /** Deadlines of every connection, checked on one timer: silent upstreams fail, idle connections close. */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { isSwitchyardError } from '@switchyard/core';
 import { selfSignedCertificate } from '../../../test/support/certificate';
 import { waitFor } from '../../../test/support/wait';
@@ -261,15 +262,20 @@ describe('upstream client', () => {
     body.destroy();
   });
 
-  test('https targets are verified: the given CA is trusted, an unknown certificate is not', async () => {
+  test('https targets are verified (the given CA trusted, an unknown certificate not), and new connections resume the session', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-upstream-tls-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const certificate = selfSignedCertificate(dir, 'upstream');
     const server = createHttpsServer({ cert: certificate.cert, key: certificate.key }, (req, res) => res.end(`tls ${req.url}`));
+    const resumed: boolean[] = [];
+    server.on('secureConnection', (socket: TLSSocket) => resumed.push(socket.isSessionReused()));
     await listen(server);
     servers.push(server);
     const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    assert.equal((await send(pool(origin, { tls: { ca: certificate.cert } }), { path: '/x' })).body, 'tls /x');
+    // No idle connection kept: every request opens one, and the later ones resume the first's session.
+    const client = pool(origin, { tls: { ca: certificate.cert }, maxIdle: 0 });
+    for (const path of ['/x', '/y', '/z']) assert.equal((await send(client, { path })).body, `tls ${path}`);
+    assert.deepEqual(resumed, [false, true, true]);
     await assert.rejects(send(pool(origin), {}), (error: NodeJS.ErrnoException) =>
       /self.signed|certificate/i.test(`${error.code} ${error.message}`),
     );
