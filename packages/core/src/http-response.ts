@@ -2,6 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { prefersJson } from './negotiation';
 import { marksOnObject } from './request-mark';
 
+/** An HTTP token (RFC 9110 §5.6.2): what a method, a header name or a cookie name must be. */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A character Node's `writeHead` refuses in a header value or reason phrase (the same test as Node's). */
+export const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
 /**
  * The one place that shapes and writes the small responses Switchyard answers itself: maintenance
  * refusals and bypass grants, the proxy's 502/504, and the 400 of the path rule. Every one carries

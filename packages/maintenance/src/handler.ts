@@ -17,6 +17,7 @@ import {
   canonicalizeRequest,
   canonicalizeTarget,
   createSiteSelector,
+  HTTP_TOKEN,
   JSON_HEADERS,
   prefersJson,
   RequestStats,
@@ -98,8 +99,7 @@ export class MaintenanceHandler {
     this.refresh = options.refresh === undefined ? undefined : wholeNumber(options.refresh, 'refresh', 1, DAY_MS / 1000);
     this.maxHeld = wholeNumber(options.maxHeld ?? 1000, 'maxHeld', 0, 1_000_000);
     const cookieName = options.bypassCookieName ?? 'switchyard_bypass';
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(cookieName))
-      throw invalidOption(`bypassCookieName ${JSON.stringify(cookieName)} is not a valid cookie name`);
+    if (!HTTP_TOKEN.test(cookieName)) throw invalidOption(`bypassCookieName ${JSON.stringify(cookieName)} is not a valid cookie name`);
     if (options.cookieDomain !== undefined && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(options.cookieDomain)) {
       throw invalidOption(`cookieDomain ${JSON.stringify(options.cookieDomain)} is not a domain name`);
     }

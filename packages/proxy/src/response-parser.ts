@@ -1,5 +1,7 @@
 import { maxHeaderSize } from 'node:http';
 import { SwitchyardError } from '@switchyard/core';
+// Values Node's `writeHead` would throw on are refused here first, so a bad upstream gets a 502 rather than a throw.
+import { HTTP_TOKEN, INVALID_FIELD_VALUE } from '@switchyard/core/internal';
 
 /** What the parser reports while it reads one upstream response. */
 export interface ResponseSink {
@@ -11,10 +13,6 @@ export interface ResponseSink {
   onEnd(): void;
 }
 
-/** Header names and methods are tokens (RFC 9110 §5.6.2). */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What Node's `writeHead` refuses in a value or reason phrase; refused here first, so a bad upstream gets a 502 rather than a throw. */
-export const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
 /** A chunk-size line or a trailer line longer than this is not a response worth reading. */
@@ -236,7 +234,7 @@ export class ResponseParser {
     const status = Number(match[2]);
     if (status < 100) return protocolError(`status ${status}`);
     let statusText = match[3] ?? '';
-    if (INVALID_VALUE.test(statusText)) statusText = '';
+    if (INVALID_FIELD_VALUE.test(statusText)) statusText = '';
     const headers: string[] = [];
     let contentLength: number | undefined;
     let transferEncoding: string | undefined;
@@ -249,9 +247,9 @@ export class ResponseParser {
       const colon = line.indexOf(':');
       if (colon <= 0) return protocolError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
       const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) return protocolError(`bad header name ${JSON.stringify(name.slice(0, 80))}`);
+      if (!HTTP_TOKEN.test(name)) return protocolError(`bad header name ${JSON.stringify(name.slice(0, 80))}`);
       const value = trimOws(line.slice(colon + 1));
-      if (INVALID_VALUE.test(value)) return protocolError(`bad value of header ${name}`);
+      if (INVALID_FIELD_VALUE.test(value)) return protocolError(`bad value of header ${name}`);
       // Only the framing headers need their name compared; most responses have a handful.
       switch (name.length) {
         case 10:

@@ -5,7 +5,8 @@ import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { SwitchyardError } from '@switchyard/core';
-import { INVALID_VALUE, ResponseParser, type ResponseSink, TOKEN } from './response-parser';
+import { HTTP_TOKEN, INVALID_FIELD_VALUE } from '@switchyard/core/internal';
+import { ResponseParser, type ResponseSink } from './response-parser';
 
 /** One request for the upstream, as the engine built it. */
 export interface UpstreamRequest {
@@ -61,12 +62,12 @@ export function isOriginForm(path: string): boolean {
  * as given: what Node's server parsed is valid already; what hooks produced must pass this first.
  */
 export function requestHeadProblem(method: string, path: string, headers: readonly string[]): string | undefined {
-  if (!TOKEN.test(method)) return `the method ${JSON.stringify(method.slice(0, 40))} is not a token`;
+  if (!HTTP_TOKEN.test(method)) return `the method ${JSON.stringify(method.slice(0, 40))} is not a token`;
   if (!isOriginForm(path)) return `the path ${JSON.stringify(path.slice(0, 80))} is not an origin-form target`;
   for (let i = 0; i < headers.length; i += 2) {
     const name = String(headers[i]);
-    if (!TOKEN.test(name)) return `the header name ${JSON.stringify(name.slice(0, 80))} is not a token`;
-    if (INVALID_VALUE.test(String(headers[i + 1]))) return `the value of header ${name} holds characters a header cannot`;
+    if (!HTTP_TOKEN.test(name)) return `the header name ${JSON.stringify(name.slice(0, 80))} is not a token`;
+    if (INVALID_FIELD_VALUE.test(String(headers[i + 1]))) return `the value of header ${name} holds characters a header cannot`;
   }
   return undefined;
 }
