@@ -26,8 +26,10 @@ const ANSWERS: Record<string, string> = {
 const CLOSING = new Set(['/until-close']);
 
 /** An upstream writing raw bytes, as no real HTTP server library would let it. */
-async function rawUpstream(): Promise<{ server: Server; url: string }> {
+async function rawUpstream(): Promise<{ server: Server; url: string; connections: () => number }> {
+  let connections = 0;
   const server = createServer((socket) => {
+    connections += 1;
     let pending = '';
     socket.setEncoding('latin1');
     socket.on('error', () => undefined);
@@ -44,12 +46,12 @@ async function rawUpstream(): Promise<{ server: Server; url: string }> {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
 }
 
 describe('responses of a broken upstream', () => {
   let frontEnd: FrontEnd;
-  let upstream: { server: Server; url: string };
+  let upstream: Awaited<ReturnType<typeof rawUpstream>>;
 
   before(async () => {
     upstream = await rawUpstream();
@@ -90,19 +92,24 @@ describe('responses of a broken upstream', () => {
       }
 
       test('framings: 1xx skipped, chunked decoded, HEAD without a body, a body until the close; the connection reused where it can be', async () => {
+        await answer('/warm'); // the one upstream connection is open and idle
+        const opened = upstream.connections();
         assert.deepEqual(await answer('/early-hints'), [200, 'final']);
         assert.deepEqual(await answer('/chunked'), [200, 'abcdefg']);
         const head = await request(`${front.url}/head`, { method: 'HEAD' });
         assert.deepEqual([head.status, head.headers['content-length'], head.body], [200, '1000', '']);
+        assert.equal(upstream.connections(), opened, 'all three on the same connection');
         assert.deepEqual(await answer('/until-close'), [200, 'all of it until the close']);
         assert.deepEqual(await answer('/after'), [200, 'plain /after']);
+        assert.equal(upstream.connections(), opened + 1, 'a new connection after the one the body ran to the end of');
       });
 
       test('bytes after the end of a response never answer the next request', async () => {
-        const first = await request(`${front.url}/extra`);
-        assert.equal(first.status, 200);
-        assert.equal(first.body, 'ok');
-        for (const path of ['/a', '/b']) assert.equal((await request(`${front.url}${path}`)).body, `plain ${path}`);
+        await answer('/warm');
+        const opened = upstream.connections();
+        assert.deepEqual(await answer('/extra'), [200, 'ok']);
+        for (const path of ['/a', '/b']) assert.deepEqual(await answer(path), [200, `plain ${path}`]);
+        assert.equal(upstream.connections(), opened + 1, 'the connection that carried extra bytes was not used again');
       });
     });
   }
