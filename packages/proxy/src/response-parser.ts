@@ -67,11 +67,6 @@ export class ResponseParser {
     this.started = false;
   }
 
-  /** Whether the current response has ended (or was abandoned). */
-  get done(): boolean {
-    return this.state === State.Done || this.state === State.Stopped;
-  }
-
   /**
    * Reads bytes from the connection. Returns an error when they are not a valid response (the
    * connection is then unusable). Returns at the end of the response: bytes beyond it make the
